@@ -1,0 +1,878 @@
+/* cg.c: code generation through the LLVM C API.
+ *
+ * Turns a Schedule into an LLVM module: one function per kernel,
+ *     void k<N>_<what>(float *arena, i64 lo, i64 hi)
+ * processing items [lo, hi) of its iteration space, one step function per
+ * section that runs its kernels in order (through ganrt_parallel when a
+ * kernel is big enough to split), and the `ganc_model` descriptor of
+ * runtime/ganrt.h.  Target-specific choices (vector width, register tile)
+ * are made once, in cg_target(), from the host CPU unless told otherwise.
+ * Kernels are explicit loop nests over arena offsets fixed by the memory
+ * plan; elementwise loops are left to LLVM's vectoriser, the matrix product
+ * is written with explicit vectors and a register-blocked tile.
+ * Requires a Schedule from sched_build().
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+#include <llvm-c/Core.h>
+#include <llvm-c/Analysis.h>
+#include <llvm-c/Target.h>
+#include <llvm-c/TargetMachine.h>
+#include <llvm-c/Transforms/PassBuilder.h>
+#include "ganc.h"
+#include "cg.h"
+#include "ganrt.h"
+
+typedef struct {
+    const Schedule *s;
+    LLVMContextRef cx;
+    LLVMModuleRef m;
+    LLVMBuilderRef b;
+    LLVMTypeRef f32, f64, i1, i8, i32, i64, pf, kfn_t, stepfn_t, par_t, vec;
+    LLVMValueRef fn, arena, par;
+    LLVMValueRef f_exp, f_log, f_tanh;
+    int vw, mr;            /* vector width in floats, rows of the product tile */
+    int nk;                /* kernels emitted */
+} Cg;
+
+/* ---------- small builders ---------- */
+
+static LLVMValueRef cf(Cg *c, double v) { return LLVMConstReal(c->f32, v); }
+static LLVMValueRef ci(Cg *c, int64_t v) { return LLVMConstInt(c->i64, (unsigned long long)v, 1); }
+static LLVMValueRef ci32(Cg *c, int64_t v) { return LLVMConstInt(c->i32, (unsigned long long)v, 1); }
+
+static LLVMValueRef intrinsic(Cg *c, const char *name, LLVMTypeRef ret, LLVMTypeRef *args, int n)
+{
+    LLVMValueRef f = LLVMGetNamedFunction(c->m, name);
+    if (!f) f = LLVMAddFunction(c->m, name, LLVMFunctionType(ret, args, (unsigned)n, 0));
+    return f;
+}
+
+static LLVMValueRef call1(Cg *c, const char *name, LLVMTypeRef t, LLVMValueRef a, const char *nm)
+{
+    LLVMValueRef f = intrinsic(c, name, t, &t, 1);
+    return LLVMBuildCall2(c->b, LLVMFunctionType(t, &t, 1, 0), f, &a, 1, nm);
+}
+
+static LLVMValueRef fma3(Cg *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef d)
+{
+    LLVMTypeRef t = LLVMTypeOf(a);
+    LLVMTypeRef ts[3] = {t, t, t};
+    char name[40];
+    if (LLVMGetTypeKind(t) == LLVMVectorTypeKind)
+        snprintf(name, sizeof name, "llvm.fma.v%uf32", LLVMGetVectorSize(t));
+    else
+        snprintf(name, sizeof name, "llvm.fma.f32");
+    LLVMValueRef f = intrinsic(c, name, t, ts, 3), args[3] = {a, b, d};
+    return LLVMBuildCall2(c->b, LLVMFunctionType(t, ts, 3, 0), f, args, 3, "fma");
+}
+
+/* Pointer to arena[off + idx] (idx may be NULL). */
+static LLVMValueRef at(Cg *c, int64_t off, LLVMValueRef idx)
+{
+    LLVMValueRef i = idx ? LLVMBuildAdd(c->b, idx, ci(c, off), "") : ci(c, off);
+    return LLVMBuildInBoundsGEP2(c->b, c->f32, c->arena, &i, 1, "p");
+}
+
+static LLVMValueRef load(Cg *c, int64_t off, LLVMValueRef idx)
+{
+    return LLVMBuildLoad2(c->b, c->f32, at(c, off, idx), "v");
+}
+
+static void store(Cg *c, LLVMValueRef v, int64_t off, LLVMValueRef idx)
+{
+    LLVMBuildStore(c->b, v, at(c, off, idx));
+}
+
+/* ---------- loops: for (iv = lo; iv < hi; iv++) ---------- */
+typedef struct {
+    LLVMBasicBlockRef head, body, exit;
+    LLVMValueRef iv;
+} Loop;
+
+static LLVMValueRef loop_begin(Cg *c, Loop *l, LLVMValueRef lo, LLVMValueRef hi, const char *name)
+{
+    LLVMBasicBlockRef pre = LLVMGetInsertBlock(c->b);
+    l->head = LLVMAppendBasicBlockInContext(c->cx, c->fn, name);
+    l->body = LLVMAppendBasicBlockInContext(c->cx, c->fn, "body");
+    l->exit = LLVMAppendBasicBlockInContext(c->cx, c->fn, "exit");
+    LLVMBuildBr(c->b, l->head);
+    LLVMPositionBuilderAtEnd(c->b, l->head);
+    l->iv = LLVMBuildPhi(c->b, c->i64, name);
+    LLVMAddIncoming(l->iv, &lo, &pre, 1);
+    LLVMBuildCondBr(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, l->iv, hi, "more"), l->body, l->exit);
+    LLVMPositionBuilderAtEnd(c->b, l->body);
+    return l->iv;
+}
+
+static void loop_end(Cg *c, Loop *l)
+{
+    LLVMValueRef next = LLVMBuildAdd(c->b, l->iv, ci(c, 1), "next");
+    LLVMBasicBlockRef latch = LLVMGetInsertBlock(c->b);
+    LLVMAddIncoming(l->iv, &next, &latch, 1);
+    LLVMBuildBr(c->b, l->head);
+    LLVMPositionBuilderAtEnd(c->b, l->exit);
+}
+
+/* Starts kernel function `name`; returns its lo, hi. */
+static void kernel_begin(Cg *c, const char *what, LLVMValueRef *lo, LLVMValueRef *hi)
+{
+    char name[64];
+    snprintf(name, sizeof name, "k%d_%s", c->nk++, what);
+    c->fn = LLVMAddFunction(c->m, name, c->kfn_t);
+    LLVMSetLinkage(c->fn, LLVMInternalLinkage);
+    c->arena = LLVMGetParam(c->fn, 0);
+    LLVMSetValueName2(c->arena, "arena", 5);
+    *lo = LLVMGetParam(c->fn, 1);
+    *hi = LLVMGetParam(c->fn, 2);
+    LLVMSetValueName2(*lo, "lo", 2);
+    LLVMSetValueName2(*hi, "hi", 2);
+    unsigned kind = LLVMGetEnumAttributeKindForName("noalias", 7);
+    LLVMAddAttributeAtIndex(c->fn, 1, LLVMCreateEnumAttribute(c->cx, kind, 0));
+    LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->cx, c->fn, "entry"));
+}
+
+static void kernel_end(Cg *c) { LLVMBuildRetVoid(c->b); }
+
+/* ---------- scalar math, inlined and vectorised by LLVM ---------- */
+
+static LLVMValueRef math_begin(Cg *c, const char *name, LLVMValueRef *x)
+{
+    LLVMTypeRef ft = LLVMFunctionType(c->f32, &c->f32, 1, 0);
+    LLVMValueRef f = LLVMAddFunction(c->m, name, ft);
+    LLVMSetLinkage(f, LLVMInternalLinkage);
+    unsigned kind = LLVMGetEnumAttributeKindForName("alwaysinline", 12);
+    LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(c->cx, kind, 0));
+    LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->cx, f, "entry"));
+    *x = LLVMGetParam(f, 0);
+    return f;
+}
+
+static LLVMValueRef poly(Cg *c, LLVMValueRef x, const double *k, int n)
+{
+    LLVMValueRef y = cf(c, k[0]);
+    for (int i = 1; i < n; i++) y = fma3(c, y, x, cf(c, k[i]));
+    return y;
+}
+
+static LLVMValueRef fsel(Cg *c, LLVMRealPredicate p, LLVMValueRef a, LLVMValueRef b, LLVMValueRef t, LLVMValueRef f)
+{
+    return LLVMBuildSelect(c->b, LLVMBuildFCmp(c->b, p, a, b, "cmp"), t, f, "sel");
+}
+
+/* exp: range reduction by ln 2, Cephes polynomial, scale by 2^n. */
+static void emit_exp(Cg *c)
+{
+    LLVMValueRef x;
+    c->f_exp = math_begin(c, "ganc_exp", &x);
+    x = fsel(c, LLVMRealOGT, x, cf(c, 88.7), cf(c, 88.7), x);
+    x = fsel(c, LLVMRealOLT, x, cf(c, -87.3), cf(c, -87.3), x);   /* also maps NaN? no: NaN stays */
+    LLVMValueRef n = call1(c, "llvm.floor.f32", c->f32, LLVMBuildFAdd(c->b, LLVMBuildFMul(c->b, x, cf(c, 1.44269504088896341), ""), cf(c, 0.5), ""), "n");
+    LLVMValueRef r = fma3(c, n, cf(c, -0.693359375), x);
+    r = fma3(c, n, cf(c, 2.12194440e-4), r);
+    static const double k[] = {1.9875691500E-4, 1.3981999507E-3, 8.3334519073E-3, 4.1665795894E-2,
+                               1.6666665459E-1, 5.0000001201E-1};
+    LLVMValueRef p = poly(c, r, k, 6);
+    LLVMValueRef y = fma3(c, p, LLVMBuildFMul(c->b, r, r, ""), LLVMBuildFAdd(c->b, r, cf(c, 1), ""));
+    LLVMValueRef e = LLVMBuildShl(c->b, LLVMBuildAdd(c->b, LLVMBuildFPToSI(c->b, n, c->i32, ""), ci32(c, 127), ""), ci32(c, 23), "");
+    LLVMBuildRet(c->b, LLVMBuildFMul(c->b, y, LLVMBuildBitCast(c->b, e, c->f32, ""), "exp"));
+}
+
+/* log: split mantissa and exponent, Cephes polynomial. */
+static void emit_log(Cg *c)
+{
+    LLVMValueRef x;
+    c->f_log = math_begin(c, "ganc_log", &x);
+    LLVMValueRef bits = LLVMBuildBitCast(c->b, x, c->i32, "");
+    LLVMValueRef e = LLVMBuildSIToFP(c->b, LLVMBuildSub(c->b, LLVMBuildLShr(c->b, bits, ci32(c, 23), ""), ci32(c, 126), ""), c->f32, "e");
+    LLVMValueRef m = LLVMBuildBitCast(c->b, LLVMBuildOr(c->b, LLVMBuildAnd(c->b, bits, ci32(c, 0x007fffff), ""), ci32(c, 0x3f000000), ""), c->f32, "m");
+    LLVMValueRef small = LLVMBuildFCmp(c->b, LLVMRealOLT, m, cf(c, 0.707106781186547524), "small");
+    e = LLVMBuildSelect(c->b, small, LLVMBuildFSub(c->b, e, cf(c, 1), ""), e, "");
+    m = LLVMBuildSelect(c->b, small, LLVMBuildFSub(c->b, LLVMBuildFAdd(c->b, m, m, ""), cf(c, 1), ""),
+                        LLVMBuildFSub(c->b, m, cf(c, 1), ""), "");
+    LLVMValueRef z = LLVMBuildFMul(c->b, m, m, "z");
+    static const double k[] = {7.0376836292E-2, -1.1514610310E-1, 1.1676998740E-1, -1.2420140846E-1,
+                               1.4249322787E-1, -1.6668057665E-1, 2.0000714765E-1, -2.4999993993E-1,
+                               3.3333331174E-1};
+    LLVMValueRef y = LLVMBuildFMul(c->b, LLVMBuildFMul(c->b, poly(c, m, k, 9), m, ""), z, "");
+    y = fma3(c, e, cf(c, -2.12194440e-4), y);
+    y = fma3(c, z, cf(c, -0.5), y);
+    LLVMValueRef r = fma3(c, e, cf(c, 0.693359375), LLVMBuildFAdd(c->b, m, y, ""));
+    /* x = 0 -> -inf; x < 0 or NaN -> NaN; +inf -> +inf; denormals -> as 0 */
+    r = fsel(c, LLVMRealOLT, x, cf(c, 1.17549435e-38), cf(c, -INFINITY), r);
+    r = fsel(c, LLVMRealULT, x, cf(c, 0), cf(c, NAN), r);
+    r = fsel(c, LLVMRealOEQ, x, cf(c, INFINITY), cf(c, INFINITY), r);
+    LLVMBuildRet(c->b, r);
+}
+
+static LLVMValueRef c_exp(Cg *c, LLVMValueRef x)
+{
+    LLVMTypeRef ft = LLVMFunctionType(c->f32, &c->f32, 1, 0);
+    return LLVMBuildCall2(c->b, ft, c->f_exp, &x, 1, "exp");
+}
+
+static LLVMValueRef c_log(Cg *c, LLVMValueRef x)
+{
+    LLVMTypeRef ft = LLVMFunctionType(c->f32, &c->f32, 1, 0);
+    return LLVMBuildCall2(c->b, ft, c->f_log, &x, 1, "log");
+}
+
+/* tanh: odd polynomial near 0, 1 - 2/(e^2|x| + 1) elsewhere. */
+static void emit_tanh(Cg *c)
+{
+    LLVMValueRef x;
+    c->f_tanh = math_begin(c, "ganc_tanh", &x);
+    LLVMValueRef a = call1(c, "llvm.fabs.f32", c->f32, x, "a");
+    LLVMValueRef z = LLVMBuildFMul(c->b, x, x, "z");
+    static const double k[] = {-5.70498872745E-3, 2.06390887954E-2, -5.37397155531E-2, 1.33314422036E-1,
+                               -3.33332819422E-1};
+    LLVMValueRef small = fma3(c, LLVMBuildFMul(c->b, poly(c, z, k, 5), z, ""), x, x);
+    LLVMValueRef t = c_exp(c, LLVMBuildFMul(c->b, a, cf(c, 2), ""));
+    LLVMValueRef big = LLVMBuildFSub(c->b, cf(c, 1), LLVMBuildFDiv(c->b, cf(c, 2), LLVMBuildFAdd(c->b, t, cf(c, 1), ""), ""), "");
+    LLVMTypeRef t2[2] = {c->f32, c->f32};
+    LLVMValueRef args[2] = {big, x};
+    big = LLVMBuildCall2(c->b, LLVMFunctionType(c->f32, t2, 2, 0), intrinsic(c, "llvm.copysign.f32", c->f32, t2, 2), args, 2, "");
+    LLVMBuildRet(c->b, fsel(c, LLVMRealOLT, a, cf(c, 0.625), small, big));
+}
+
+static LLVMValueRef csigmoid(Cg *c, LLVMValueRef x)
+{
+    return LLVMBuildFDiv(c->b, cf(c, 1), LLVMBuildFAdd(c->b, cf(c, 1), c_exp(c, LLVMBuildFNeg(c->b, x, "")), ""), "sigmoid");
+}
+
+/* ---------- elementwise groups ---------- */
+
+static LLVMValueRef dropmask(Cg *c, const Node *nd, int id, LLVMValueRef e)
+{
+    LLVMValueRef seedf = load(c, c->s->scalars + GANRT_S_SEED, NULL);
+    LLVMValueRef seed = LLVMBuildBitCast(c->b, seedf, c->i32, "seed");
+    LLVMValueRef h = LLVMBuildMul(c->b, LLVMBuildTrunc(c->b, e, c->i32, ""), ci32(c, (int32_t)0x9E3779B1u), "");
+    h = LLVMBuildXor(c->b, h, LLVMBuildXor(c->b, seed, ci32(c, (int64_t)id * 0x632BE5AB), ""), "");
+    h = LLVMBuildXor(c->b, h, LLVMBuildLShr(c->b, h, ci32(c, 16), ""), "");
+    h = LLVMBuildMul(c->b, h, ci32(c, (int32_t)0x85EBCA6Bu), "");
+    h = LLVMBuildXor(c->b, h, LLVMBuildLShr(c->b, h, ci32(c, 13), ""), "");
+    h = LLVMBuildMul(c->b, h, ci32(c, (int32_t)0xC2B2AE35u), "");
+    h = LLVMBuildXor(c->b, h, LLVMBuildLShr(c->b, h, ci32(c, 16), ""), "");
+    LLVMValueRef u = LLVMBuildFMul(c->b, LLVMBuildUIToFP(c->b, LLVMBuildLShr(c->b, h, ci32(c, 8), ""), c->f32, ""), cf(c, 1.0 / 16777216.0), "u");
+    return fsel(c, LLVMRealOLT, u, cf(c, nd->f[0]), cf(c, 0), cf(c, 1 / (1 - nd->f[0])));
+}
+
+/* Value of node `id` read from outside the group at flat index e of a
+ * tensor of shape `big` (rows r, per-row index q). */
+static LLVMValueRef bcast_index(Cg *c, Shape big, MapMode m, LLVMValueRef e);
+
+static LLVMValueRef input(Cg *c, int id, LLVMValueRef e)
+{
+    const Graph *g = c->s->g;
+    const Node *nd = &g->n[id];
+    if (nd->op == OP_CONST) return cf(c, nd->f[0]);
+    if (nd->op == OP_BCAST) {   /* recomputed from its source, see sched.c inlined() */
+        const Node *src = &g->n[nd->in[0]];
+        return src->op == OP_CONST ? cf(c, src->f[0])
+                                   : load(c, c->s->off[nd->in[0]], bcast_index(c, nd->shape, (MapMode)nd->i[0], e));
+    }
+    ir_assert(c->s->off[id] >= 0);
+    return load(c, c->s->off[id], e);
+}
+
+static LLVMValueRef elem_value(Cg *c, const Node *nd, int id, LLVMValueRef a, LLVMValueRef b, LLVMValueRef e)
+{
+    LLVMBuilderRef B = c->b;
+    switch (nd->op) {
+    case OP_CONST: return cf(c, nd->f[0]);
+    case OP_DROPMASK: return dropmask(c, nd, id, e);
+    case OP_ADD: return LLVMBuildFAdd(B, a, b, "add");
+    case OP_SUB: return LLVMBuildFSub(B, a, b, "sub");
+    case OP_MUL: return LLVMBuildFMul(B, a, b, "mul");
+    case OP_DIV: return LLVMBuildFDiv(B, a, b, "div");
+    case OP_AFFINE: return fma3(c, a, cf(c, nd->f[0]), cf(c, nd->f[1]));
+    case OP_NEG: return LLVMBuildFNeg(B, a, "neg");
+    case OP_RELU: return fsel(c, LLVMRealOGT, a, cf(c, 0), a, cf(c, 0));
+    case OP_LRELU: return fsel(c, LLVMRealOGT, a, cf(c, 0), a, LLVMBuildFMul(B, a, cf(c, nd->f[0]), ""));
+    case OP_TANH: return LLVMBuildCall2(B, LLVMFunctionType(c->f32, &c->f32, 1, 0), c->f_tanh, &a, 1, "tanh");
+    case OP_SIGMOID: return csigmoid(c, a);
+    case OP_LOG: return c_log(c, a);
+    case OP_EXP: return c_exp(c, a);
+    case OP_SOFTPLUS: {
+        LLVMValueRef pos = fsel(c, LLVMRealOGT, a, cf(c, 0), a, cf(c, 0));
+        LLVMValueRef na = LLVMBuildFNeg(B, call1(c, "llvm.fabs.f32", c->f32, a, ""), "");
+        return LLVMBuildFAdd(B, pos, c_log(c, LLVMBuildFAdd(B, cf(c, 1), c_exp(c, na), "")), "softplus");
+    }
+    case OP_ABS: return call1(c, "llvm.fabs.f32", c->f32, a, "abs");
+    case OP_SQUARE: return LLVMBuildFMul(B, a, a, "sq");
+    case OP_RELU_GRAD: return fsel(c, LLVMRealOGT, a, cf(c, 0), b, cf(c, 0));
+    case OP_LRELU_GRAD: return fsel(c, LLVMRealOGT, a, cf(c, 0), b, LLVMBuildFMul(B, b, cf(c, nd->f[0]), ""));
+    case OP_TANH_GRAD: return LLVMBuildFMul(B, b, fma3(c, LLVMBuildFNeg(B, a, ""), a, cf(c, 1)), "dtanh");
+    case OP_SIGM_GRAD:
+        return LLVMBuildFMul(B, LLVMBuildFMul(B, b, a, ""), LLVMBuildFSub(B, cf(c, 1), a, ""), "dsigmoid");
+    case OP_SIGN:
+        return fsel(c, LLVMRealOGT, a, cf(c, 0), cf(c, 1), fsel(c, LLVMRealOLT, a, cf(c, 0), cf(c, -1), cf(c, 0)));
+    default: ir_die(__FILE__, __LINE__, "not an elementwise op");
+    }
+}
+
+/* Index into the small tensor of a broadcast, for flat index e of big. */
+static LLVMValueRef bcast_index(Cg *c, Shape big, MapMode m, LLVMValueRef e)
+{
+    int64_t n = ir_numel(big), per_row = big.rank ? n / big.d[0] : 1, sp = 1;
+    switch (m) {
+    case MAP_SCALAR: return ci(c, 0);
+    case MAP_BATCH: return per_row == 1 ? ci(c, 0) : LLVMBuildURem(c->b, e, ci(c, per_row), "col");
+    case MAP_ROW: return LLVMBuildUDiv(c->b, e, ci(c, per_row), "row");
+    case MAP_CHANNEL:
+        for (int k = 2; k < big.rank; k++) sp *= big.d[k];
+        return LLVMBuildURem(c->b, LLVMBuildUDiv(c->b, e, ci(c, sp), ""), ci(c, big.rank > 1 ? big.d[1] : 1), "ch");
+    }
+    return ci(c, 0);
+}
+
+/* Rows of an elementwise iteration space: the batch when there is one. */
+static int64_t elem_rows(Shape s) { return s.rank >= 2 ? s.d[0] : 1; }
+
+static LLVMValueRef emit_elem(Cg *c, const Kernel *k, int64_t *items, int64_t *grain)
+{
+    const Graph *g = c->s->g;
+    Shape sh = g->n[k->members[0]].shape;
+    int any = 0;
+    for (int m = 0; m < k->n_members; m++) any |= k->out[m];
+    if (!any) return NULL;
+    int64_t rows = elem_rows(sh), inner = ir_numel(sh) / rows;
+    LLVMValueRef lo, hi;
+    kernel_begin(c, ir_ops[g->n[k->members[k->n_members - 1]].op].name, &lo, &hi);
+    Loop lr, li;
+    LLVMValueRef r = loop_begin(c, &lr, lo, hi, "row");
+    LLVMValueRef q = loop_begin(c, &li, ci(c, 0), ci(c, inner), "i");
+    LLVMValueRef e = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, r, ci(c, inner), ""), q, "e");
+    LLVMValueRef *val = calloc((size_t)g->len, sizeof *val);
+    ir_assert(val);
+    for (int m = 0; m < k->n_members; m++) {
+        int id = k->members[m];
+        const Node *nd = &g->n[id];
+        LLVMValueRef a = NULL, b = NULL;
+        if (nd->op == OP_BCAST) {
+            val[id] = input(c, id, e);
+        } else {
+            if (nd->n_in > 0) a = val[nd->in[0]] ? val[nd->in[0]] : input(c, nd->in[0], e);
+            if (nd->n_in > 1) b = val[nd->in[1]] ? val[nd->in[1]] : input(c, nd->in[1], e);
+            val[id] = elem_value(c, nd, id, a, b, e);
+        }
+        if (k->out[m]) store(c, val[id], c->s->off[id], e);
+    }
+    free(val);
+    loop_end(c, &li);
+    loop_end(c, &lr);
+    kernel_end(c);
+    *items = rows;
+    *grain = inner >= 4096 ? 1 : (4096 + inner - 1) / inner;
+    return c->fn;
+}
+
+/* ---------- matrix product C[M,N] = op(A)[M,K] B[K,N] ---------- */
+
+static LLVMValueRef vec_load(Cg *c, LLVMValueRef ptr, int lanes)
+{
+    LLVMTypeRef pv = LLVMPointerType(c->vec, 0);
+    ptr = LLVMBuildBitCast(c->b, ptr, pv, "");
+    if (lanes == c->vw) {
+        LLVMValueRef v = LLVMBuildLoad2(c->b, c->vec, ptr, "b");
+        LLVMSetAlignment(v, 4);
+        return v;
+    }
+    LLVMValueRef mask[64];
+    for (int l = 0; l < c->vw; l++) mask[l] = LLVMConstInt(c->i1, l < lanes, 0);
+    LLVMTypeRef mt = LLVMVectorType(c->i1, (unsigned)c->vw);
+    LLVMTypeRef ts[4] = {pv, c->i32, mt, c->vec};
+    char name[64];
+    snprintf(name, sizeof name, "llvm.masked.load.v%df32.p0v%df32", c->vw, c->vw);
+    LLVMValueRef f = intrinsic(c, name, c->vec, ts, 4);
+    LLVMValueRef args[4] = {ptr, ci32(c, 4), LLVMConstVector(mask, (unsigned)c->vw), LLVMConstNull(c->vec)};
+    return LLVMBuildCall2(c->b, LLVMFunctionType(c->vec, ts, 4, 0), f, args, 4, "bm");
+}
+
+static void vec_store(Cg *c, LLVMValueRef v, LLVMValueRef ptr, int lanes)
+{
+    LLVMTypeRef pv = LLVMPointerType(c->vec, 0);
+    ptr = LLVMBuildBitCast(c->b, ptr, pv, "");
+    if (lanes == c->vw) {
+        LLVMSetAlignment(LLVMBuildStore(c->b, v, ptr), 4);
+        return;
+    }
+    LLVMValueRef mask[64];
+    for (int l = 0; l < c->vw; l++) mask[l] = LLVMConstInt(c->i1, l < lanes, 0);
+    LLVMTypeRef mt = LLVMVectorType(c->i1, (unsigned)c->vw);
+    LLVMTypeRef ts[4] = {c->vec, pv, c->i32, mt};
+    char name[64];
+    snprintf(name, sizeof name, "llvm.masked.store.v%df32.p0v%df32", c->vw, c->vw);
+    LLVMValueRef f = intrinsic(c, name, LLVMVoidTypeInContext(c->cx), ts, 4);
+    LLVMValueRef args[4] = {v, ptr, ci32(c, 4), LLVMConstVector(mask, (unsigned)c->vw)};
+    LLVMBuildCall2(c->b, LLVMFunctionType(LLVMVoidTypeInContext(c->cx), ts, 4, 0), f, args, 4, "");
+}
+
+/* One register tile: rows i0..i0+mr-1, columns n0..n0+ncols-1. */
+static void mm_tile(Cg *c, const Node *nd, LLVMValueRef i0, LLVMValueRef n0, int mr, int ncols)
+{
+    const Schedule *s = c->s;
+    const Graph *g = s->g;
+    int64_t M = nd->shape.d[0], N = nd->shape.d[1];
+    Shape as = g->n[nd->in[0]].shape;
+    int ta = nd->i[0];
+    int64_t K = ta ? as.d[0] : as.d[1];
+    int64_t oa = s->off[nd->in[0]], ob = s->off[nd->in[1]], oc = s->off[(int)(nd - g->n)];
+    int nv = (ncols + c->vw - 1) / c->vw;
+    LLVMValueRef acc[16][4];
+    LLVMBasicBlockRef entry = LLVMGetInsertBlock(c->b);
+    Loop lk;
+    LLVMValueRef k = loop_begin(c, &lk, ci(c, 0), ci(c, K), "k");
+    /* accumulators are phis of the k loop */
+    LLVMPositionBuilderBefore(c->b, LLVMGetFirstInstruction(lk.head));
+    for (int i = 0; i < mr; i++)
+        for (int v = 0; v < nv; v++) {
+            acc[i][v] = LLVMBuildPhi(c->b, c->vec, "acc");
+            LLVMValueRef z = LLVMConstNull(c->vec);
+            LLVMAddIncoming(acc[i][v], &z, &entry, 1);
+        }
+    LLVMPositionBuilderAtEnd(c->b, lk.body);
+    LLVMValueRef bv[4];
+    LLVMValueRef brow = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, k, ci(c, N), ""), n0, "");
+    for (int v = 0; v < nv; v++) {
+        int lanes = v == nv - 1 ? ncols - v * c->vw : c->vw;
+        bv[v] = vec_load(c, at(c, ob, LLVMBuildAdd(c->b, brow, ci(c, v * c->vw), "")), lanes);
+    }
+    LLVMValueRef nxt[16][4];
+    for (int i = 0; i < mr; i++) {
+        LLVMValueRef row = LLVMBuildAdd(c->b, i0, ci(c, i), "");
+        LLVMValueRef ai = ta ? LLVMBuildAdd(c->b, LLVMBuildMul(c->b, k, ci(c, M), ""), row, "")
+                             : LLVMBuildAdd(c->b, LLVMBuildMul(c->b, row, ci(c, K), ""), k, "");
+        LLVMValueRef a = load(c, oa, ai);
+        LLVMValueRef splat = LLVMBuildInsertElement(c->b, LLVMGetUndef(c->vec), a, ci32(c, 0), "");
+        LLVMValueRef zeros[64];
+        for (int l = 0; l < c->vw; l++) zeros[l] = ci32(c, 0);
+        splat = LLVMBuildShuffleVector(c->b, splat, LLVMGetUndef(c->vec), LLVMConstVector(zeros, (unsigned)c->vw), "a");
+        for (int v = 0; v < nv; v++) nxt[i][v] = fma3(c, splat, bv[v], acc[i][v]);
+    }
+    LLVMBasicBlockRef latch = LLVMGetInsertBlock(c->b);
+    for (int i = 0; i < mr; i++)
+        for (int v = 0; v < nv; v++) LLVMAddIncoming(acc[i][v], &nxt[i][v], &latch, 1);
+    loop_end(c, &lk);
+    for (int i = 0; i < mr; i++) {
+        LLVMValueRef crow = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, LLVMBuildAdd(c->b, i0, ci(c, i), ""), ci(c, N), ""), n0, "");
+        for (int v = 0; v < nv; v++) {
+            int lanes = v == nv - 1 ? ncols - v * c->vw : c->vw;
+            vec_store(c, acc[i][v], at(c, oc, LLVMBuildAdd(c->b, crow, ci(c, v * c->vw), "")), lanes);
+        }
+    }
+}
+
+static LLVMValueRef emit_matmul(Cg *c, const Kernel *k, int64_t *items, int64_t *grain)
+{
+    const Node *nd = &c->s->g->n[k->node];
+    ir_assert(!nd->i[1]);   /* b is read row-major: simplify_lower turns b^T into a transpose */
+    int64_t M = nd->shape.d[0], N = nd->shape.d[1];
+    int nr = 2 * c->vw;
+    int64_t nmb = (M + c->mr - 1) / c->mr, nnb = (N + nr - 1) / nr;
+    int mtail = (int)(M - (nmb - 1) * c->mr), ntail = (int)(N - (nnb - 1) * nr);
+    LLVMValueRef lo, hi;
+    kernel_begin(c, "matmul", &lo, &hi);
+    Loop lt;
+    LLVMValueRef t = loop_begin(c, &lt, lo, hi, "tile");
+    LLVMValueRef nb = LLVMBuildSDiv(c->b, t, ci(c, nmb), "nb"), mb = LLVMBuildSRem(c->b, t, ci(c, nmb), "mb");
+    LLVMValueRef i0 = LLVMBuildMul(c->b, mb, ci(c, c->mr), "i0"), n0 = LLVMBuildMul(c->b, nb, ci(c, nr), "n0");
+    LLVMValueRef lastm = LLVMBuildICmp(c->b, LLVMIntEQ, mb, ci(c, nmb - 1), "lastm");
+    LLVMValueRef lastn = LLVMBuildICmp(c->b, LLVMIntEQ, nb, ci(c, nnb - 1), "lastn");
+    LLVMValueRef sel = LLVMBuildAdd(c->b, LLVMBuildZExt(c->b, lastm, c->i32, ""),
+                                    LLVMBuildShl(c->b, LLVMBuildZExt(c->b, lastn, c->i32, ""), ci32(c, 1), ""), "case");
+    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(c->cx, c->fn, "tile_done");
+    LLVMValueRef sw = LLVMBuildSwitch(c->b, sel, done, 4);
+    for (int cs = 0; cs < 4; cs++) {
+        int mr = (cs & 1) ? mtail : c->mr, nc = (cs & 2) ? ntail : nr;
+        if (((cs & 1) && 0) || (!(cs & 1) && nmb == 1 && mtail != c->mr) || (!(cs & 2) && nnb == 1 && ntail != nr))
+            continue;   /* never taken */
+        LLVMBasicBlockRef bb = LLVMAppendBasicBlockInContext(c->cx, c->fn, "tile_case");
+        LLVMAddCase(sw, ci32(c, cs), bb);
+        LLVMPositionBuilderAtEnd(c->b, bb);
+        mm_tile(c, nd, i0, n0, mr, nc);
+        LLVMBuildBr(c->b, done);
+    }
+    LLVMPositionBuilderAtEnd(c->b, done);
+    loop_end(c, &lt);
+    kernel_end(c);
+    *items = nmb * nnb;
+    *grain = 1;
+    return c->fn;
+}
+
+/* ---------- reductions, copies, optimizers ---------- */
+
+static LLVMValueRef emit_reduce(Cg *c, const Kernel *k, int64_t *items, int64_t *grain)
+{
+    const Graph *g = c->s->g;
+    const Node *nd = &g->n[k->node];
+    Shape as = g->n[nd->in[0]].shape;
+    int64_t n = ir_numel(as), oa = c->s->off[nd->in[0]], oy = c->s->off[k->node];
+    LLVMValueRef lo, hi;
+    kernel_begin(c, "reduce", &lo, &hi);
+    Loop l1, l2, l3;
+    switch ((MapMode)nd->i[0]) {
+    case MAP_BATCH: {   /* out[f] = sum_b in[b, f], items are f */
+        int64_t F = n / as.d[0];
+        LLVMValueRef f = loop_begin(c, &l1, lo, hi, "f");
+        store(c, cf(c, 0), oy, f);
+        loop_end(c, &l1);
+        LLVMValueRef b = loop_begin(c, &l2, ci(c, 0), ci(c, as.d[0]), "b");
+        LLVMValueRef base = LLVMBuildMul(c->b, b, ci(c, F), "");
+        f = loop_begin(c, &l3, lo, hi, "f");
+        store(c, LLVMBuildFAdd(c->b, load(c, oy, f), load(c, oa, LLVMBuildAdd(c->b, base, f, "")), ""), oy, f);
+        loop_end(c, &l3);
+        loop_end(c, &l2);
+        *items = F; *grain = 64;
+        break;
+    }
+    case MAP_SCALAR: case MAP_ROW: case MAP_CHANNEL: {
+        /* out[j] = sum over the elements mapped to j; items are j */
+        int64_t J = ir_numel(nd->shape), sp = 1, B = as.rank ? as.d[0] : 1;
+        for (int q = 2; q < as.rank; q++) sp *= as.d[q];
+        LLVMValueRef j = loop_begin(c, &l1, lo, hi, "j");
+        LLVMValueRef accp = at(c, oy, j);
+        LLVMBuildStore(c->b, cf(c, 0), accp);
+        int64_t outer = nd->i[0] == MAP_CHANNEL ? B : 1;
+        int64_t len = nd->i[0] == MAP_SCALAR ? n : nd->i[0] == MAP_ROW ? n / B : sp;
+        LLVMValueRef o = loop_begin(c, &l2, ci(c, 0), ci(c, outer), "o");
+        LLVMValueRef base = nd->i[0] == MAP_CHANNEL
+            ? LLVMBuildMul(c->b, LLVMBuildAdd(c->b, LLVMBuildMul(c->b, o, ci(c, J), ""), j, ""), ci(c, sp), "")
+            : LLVMBuildMul(c->b, j, ci(c, len), "");
+        LLVMValueRef q = loop_begin(c, &l3, ci(c, 0), ci(c, len), "q");
+        LLVMValueRef v = load(c, oa, LLVMBuildAdd(c->b, base, q, ""));
+        LLVMBuildStore(c->b, LLVMBuildFAdd(c->b, LLVMBuildLoad2(c->b, c->f32, accp, ""), v, ""), accp);
+        loop_end(c, &l3);
+        loop_end(c, &l2);
+        loop_end(c, &l1);
+        *items = J; *grain = J;
+        break;
+    }
+    }
+    kernel_end(c);
+    return c->fn;
+}
+
+static LLVMValueRef emit_copy(Cg *c, const Kernel *k, int64_t *items, int64_t *grain)
+{
+    const Graph *g = c->s->g;
+    const Node *nd = &g->n[k->node];
+    Shape as = g->n[nd->in[0]].shape;
+    int64_t oa = c->s->off[nd->in[0]], oy = c->s->off[k->node];
+    LLVMValueRef lo, hi;
+    kernel_begin(c, ir_ops[nd->op].name, &lo, &hi);
+    Loop l1, l2;
+    if (nd->op == OP_TRANSPOSE) {   /* y[j, i] = a[i, j]; items are rows j of y */
+        int64_t R = as.d[0], C = as.d[1];
+        LLVMValueRef j = loop_begin(c, &l1, lo, hi, "j");
+        LLVMValueRef i = loop_begin(c, &l2, ci(c, 0), ci(c, R), "i");
+        store(c, load(c, oa, LLVMBuildAdd(c->b, LLVMBuildMul(c->b, i, ci(c, C), ""), j, "")), oy,
+              LLVMBuildAdd(c->b, LLVMBuildMul(c->b, j, ci(c, R), ""), i, ""));
+        loop_end(c, &l2);
+        loop_end(c, &l1);
+        *items = C; *grain = 8;
+    } else {   /* CONCAT / SLICE along axis: items are the outer index */
+        int ax = nd->i[0];
+        int64_t outer = 1, inner = 1;
+        for (int q = 0; q < ax; q++) outer *= as.d[q];
+        for (int q = ax + 1; q < as.rank; q++) inner *= as.d[q];
+        LLVMValueRef o = loop_begin(c, &l1, lo, hi, "o");
+        int64_t ly = nd->shape.d[ax] * inner;
+        if (nd->op == OP_SLICE) {
+            int64_t la = as.d[ax] * inner, st = nd->i[1] * inner;
+            LLVMValueRef q = loop_begin(c, &l2, ci(c, 0), ci(c, ly), "q");
+            store(c, load(c, oa, LLVMBuildAdd(c->b, LLVMBuildMul(c->b, o, ci(c, la), ""), LLVMBuildAdd(c->b, q, ci(c, st), ""), "")),
+                  oy, LLVMBuildAdd(c->b, LLVMBuildMul(c->b, o, ci(c, ly), ""), q, ""));
+            loop_end(c, &l2);
+        } else {
+            for (int part = 0; part < 2; part++) {
+                int src = nd->in[part];
+                int64_t ls = g->n[src].shape.d[ax] * inner, skip = part ? as.d[ax] * inner : 0;
+                LLVMValueRef q = loop_begin(c, &l2, ci(c, 0), ci(c, ls), "q");
+                LLVMValueRef v = g->n[src].op == OP_CONST ? cf(c, g->n[src].f[0])
+                                 : load(c, c->s->off[src], LLVMBuildAdd(c->b, LLVMBuildMul(c->b, o, ci(c, ls), ""), q, ""));
+                store(c, v, oy, LLVMBuildAdd(c->b, LLVMBuildMul(c->b, o, ci(c, ly), ""), LLVMBuildAdd(c->b, q, ci(c, skip), ""), ""));
+                loop_end(c, &l2);
+            }
+        }
+        loop_end(c, &l1);
+        *items = outer; *grain = 1;
+    }
+    kernel_end(c);
+    return c->fn;
+}
+
+static LLVMValueRef emit_gradcopy(Cg *c, const Kernel *k, int64_t *items, int64_t *grain)
+{
+    const Node *nd = &c->s->g->n[k->node];
+    LLVMValueRef lo, hi;
+    kernel_begin(c, "gradcopy", &lo, &hi);
+    Loop l;
+    LLVMValueRef i = loop_begin(c, &l, lo, hi, "i");
+    store(c, nd->op == OP_CONST ? cf(c, nd->f[0]) : load(c, c->s->off[k->node], i), k->dst, i);
+    loop_end(c, &l);
+    kernel_end(c);
+    *items = k->len; *grain = 4096;
+    return c->fn;
+}
+
+/* Adam (PyTorch's form) or SGD with momentum over all of one network's
+ * parameters at once: the gradients are contiguous. */
+static LLVMValueRef emit_opt(Cg *c, const Kernel *k, int64_t *items, int64_t *grain)
+{
+    const Schedule *s = c->s;
+    const OptSpec *o = &s->p->opt[k->net];
+    int net = k->net;
+    LLVMValueRef lo, hi;
+    kernel_begin(c, k->kind == KN_ADAM ? "adam" : "sgd", &lo, &hi);
+    LLVMValueRef lr = load(c, s->scalars + (net == NET_D ? GANRT_S_D_LR : GANRT_S_G_LR), NULL);
+    LLVMValueRef bc1 = load(c, s->scalars + (net == NET_D ? GANRT_S_D_BC1 : GANRT_S_G_BC1), NULL);
+    LLVMValueRef bc2 = load(c, s->scalars + (net == NET_D ? GANRT_S_D_BC2 : GANRT_S_G_BC2), NULL);
+    Loop l;
+    LLVMValueRef i = loop_begin(c, &l, lo, hi, "i");
+    LLVMValueRef p = load(c, s->p_off[net], i), gr = load(c, s->g_off[net], i), m = load(c, s->m_off[net], i);
+    if (k->kind == KN_ADAM) {
+        LLVMValueRef v = load(c, s->v_off[net], i);
+        m = fma3(c, m, cf(c, o->beta1), LLVMBuildFMul(c->b, gr, cf(c, 1 - o->beta1), ""));
+        v = fma3(c, v, cf(c, o->beta2), LLVMBuildFMul(c->b, LLVMBuildFMul(c->b, gr, gr, ""), cf(c, 1 - o->beta2), ""));
+        LLVMValueRef den = LLVMBuildFAdd(c->b, call1(c, "llvm.sqrt.f32", c->f32, LLVMBuildFMul(c->b, v, bc2, ""), "sq"), cf(c, o->eps), "den");
+        LLVMValueRef step = LLVMBuildFDiv(c->b, LLVMBuildFMul(c->b, LLVMBuildFMul(c->b, m, bc1, ""), lr, ""), den, "step");
+        store(c, m, s->m_off[net], i);
+        store(c, v, s->v_off[net], i);
+        store(c, LLVMBuildFSub(c->b, p, step, ""), s->p_off[net], i);
+    } else {
+        m = fma3(c, m, cf(c, o->momentum), gr);
+        store(c, m, s->m_off[net], i);
+        store(c, LLVMBuildFSub(c->b, p, LLVMBuildFMul(c->b, lr, m, ""), ""), s->p_off[net], i);
+    }
+    loop_end(c, &l);
+    kernel_end(c);
+    *items = s->p_len[net]; *grain = 4096;
+    return c->fn;
+}
+
+/* ---------- step functions ---------- */
+
+static void emit_section(Cg *c, int q, const char *name)
+{
+    const Section *sec = &c->s->sec[q];
+    LLVMValueRef *fns = malloc(((size_t)sec->n + 1) * sizeof *fns);
+    int64_t *items = malloc(((size_t)sec->n + 1) * sizeof *items), *grain = malloc(((size_t)sec->n + 1) * sizeof *grain);
+    ir_assert(fns && items && grain);
+    for (int k = 0; k < sec->n; k++) {
+        const Kernel *kn = &sec->k[k];
+        fns[k] = NULL;
+        switch (kn->kind) {
+        case KN_ELEM: fns[k] = emit_elem(c, kn, &items[k], &grain[k]); break;
+        case KN_MATMUL: fns[k] = emit_matmul(c, kn, &items[k], &grain[k]); break;
+        case KN_REDUCE: fns[k] = emit_reduce(c, kn, &items[k], &grain[k]); break;
+        case KN_COPY: fns[k] = emit_copy(c, kn, &items[k], &grain[k]); break;
+        case KN_GRADCOPY: fns[k] = emit_gradcopy(c, kn, &items[k], &grain[k]); break;
+        case KN_ADAM: case KN_SGD: fns[k] = emit_opt(c, kn, &items[k], &grain[k]); break;
+        case KN_STORE: break;
+        }
+    }
+    c->fn = LLVMAddFunction(c->m, name, c->stepfn_t);
+    c->arena = LLVMGetParam(c->fn, 0);
+    LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->cx, c->fn, "entry"));
+    for (int k = 0; k < sec->n; k++) {
+        const Kernel *kn = &sec->k[k];
+        if (kn->kind == KN_STORE) {
+            store(c, kn->node >= 0 ? load(c, c->s->off[kn->node], NULL) : cf(c, NAN), kn->dst, NULL);
+            continue;
+        }
+        if (!fns[k]) continue;
+        if (items[k] <= grain[k] || (kn->kind == KN_REDUCE && c->s->g->n[kn->node].i[0] != MAP_BATCH)) {
+            LLVMValueRef args[3] = {c->arena, ci(c, 0), ci(c, items[k])};
+            LLVMBuildCall2(c->b, c->kfn_t, fns[k], args, 3, "");
+        } else {
+            LLVMValueRef args[4] = {fns[k], c->arena, ci(c, items[k]), ci(c, grain[k])};
+            LLVMBuildCall2(c->b, c->par_t, c->par, args, 4, "");
+        }
+    }
+    LLVMBuildRetVoid(c->b);
+    free(fns); free(items); free(grain);
+}
+
+/* ---------- the model descriptor ---------- */
+
+static LLVMValueRef cstr(Cg *c, const char *s)
+{
+    if (!s) return LLVMConstNull(LLVMPointerType(c->i8, 0));
+    LLVMValueRef init = LLVMConstStringInContext(c->cx, s, (unsigned)strlen(s), 0);
+    LLVMValueRef gv = LLVMAddGlobal(c->m, LLVMTypeOf(init), "str");
+    LLVMSetInitializer(gv, init);
+    LLVMSetGlobalConstant(gv, 1);
+    LLVMSetLinkage(gv, LLVMPrivateLinkage);
+    LLVMValueRef z[2] = {ci32(c, 0), ci32(c, 0)};
+    return LLVMConstInBoundsGEP2(LLVMTypeOf(init), gv, z, 2);
+}
+
+static LLVMValueRef dims(Cg *c, Shape s, int n)
+{
+    LLVMValueRef v[4];
+    for (int k = 0; k < n; k++) v[k] = ci(c, k < s.rank ? s.d[k] : 0);
+    return LLVMConstArray(c->i64, v, (unsigned)n);
+}
+
+static void emit_model(Cg *c, LLVMValueRef steps[4])
+{
+    const Schedule *s = c->s;
+    const Program *p = s->p;
+    const Graph *g = s->g;
+    LLVMTypeRef ps = LLVMPointerType(c->i8, 0), a4 = LLVMArrayType(c->i64, 4), a3 = LLVMArrayType(c->i64, 3);
+    LLVMTypeRef tf[] = {ps, c->i32, c->i32, c->i32, c->f64, c->i32, a4, c->i64};
+    LLVMTypeRef tt = LLVMStructCreateNamed(c->cx, "GanrtTensor");
+    LLVMStructSetBody(tt, tf, 8, 0);
+    int cap = 3 * (s->n_params[0] + s->n_params[1]) + 1, nt = 0;
+    LLVMValueRef *tv = malloc((size_t)cap * sizeof *tv);
+    ir_assert(tv);
+    for (int net = 0; net < 2; net++) {
+        int adam = p->opt[net].kind == OPT_ADAM;
+        for (int role = 0; role < 3; role++) {
+            if (role == 2 && !adam) continue;
+            if (role == 1 && !adam && p->opt[net].momentum == 0) continue;
+            int64_t rel = 0, base = role == 0 ? s->p_off[net] : role == 1 ? s->m_off[net] : s->v_off[net];
+            for (int k = 0; k < s->n_params[net]; k++) {
+                const Node *pn = &g->n[s->params[net][k]];
+                char name[256];
+                snprintf(name, sizeof name, "%s%s", role == 0 ? "" : role == 1 ? (adam ? "adam_m." : "sgd_momentum.") : "adam_v.", pn->name);
+                LLVMValueRef f[8] = {cstr(c, name), ci32(c, net == NET_G ? 0 : 1),
+                                     ci32(c, role == 0 ? GANRT_PARAM : role == 1 ? GANRT_MOMENT1 : GANRT_MOMENT2),
+                                     ci32(c, role == 0 ? pn->i[1] : GANRT_INIT_ZERO), LLVMConstReal(c->f64, role == 0 ? pn->f[0] : 0),
+                                     ci32(c, pn->shape.rank), dims(c, pn->shape, 4), ci(c, base + rel)};
+                tv[nt++] = LLVMConstNamedStruct(tt, f, 8);
+                rel += (ir_numel(pn->shape) + 15) / 16 * 16;
+            }
+        }
+    }
+    LLVMValueRef tarr = LLVMConstArray(tt, tv, (unsigned)nt);
+    LLVMValueRef tg = LLVMAddGlobal(c->m, LLVMTypeOf(tarr), "ganc_tensors");
+    LLVMSetInitializer(tg, tarr);
+    LLVMSetGlobalConstant(tg, 1);
+    LLVMSetLinkage(tg, LLVMPrivateLinkage);
+    LLVMValueRef z2[2] = {ci32(c, 0), ci32(c, 0)};
+    LLVMTypeRef fp = LLVMPointerType(c->stepfn_t, 0);
+    LLVMTypeRef mf[] = {c->i32, ps, ps, c->i64, c->i64, c->i32, c->i32, ps, c->i32, c->f64, c->f64, c->i32, a3, c->i64,
+                        c->i32, c->i64, c->f64, c->f64, c->i64, c->i64, c->i64, c->i32, c->i64, c->i64,
+                        c->f64, c->f64, c->f64, c->f64, c->f64, c->f64, c->i32, LLVMPointerType(tt, 0),
+                        fp, fp, fp, fp, c->i64};
+    int nmf = (int)(sizeof mf / sizeof mf[0]);
+    LLVMTypeRef mt = LLVMStructCreateNamed(c->cx, "GanrtModel");
+    LLVMStructSetBody(mt, mf, (unsigned)nmf, 0);
+    LLVMValueRef mv[] = {
+        ci32(c, GANRT_ABI_VERSION), cstr(c, p->name), cstr(c, p->source_hash), ci(c, s->arena), ci(c, s->scalars),
+        ci32(c, p->batch), ci32(c, p->data), cstr(c, p->data_path), ci32(c, p->data_modes),
+        LLVMConstReal(c->f64, p->data_radius), LLVMConstReal(c->f64, p->data_std), ci32(c, p->data_shape.rank),
+        dims(c, p->data_shape, 3), ci(c, s->off[s->x]),
+        ci32(c, p->noise), ci(c, p->noise_dim), LLVMConstReal(c->f64, p->noise_lo), LLVMConstReal(c->f64, p->noise_hi),
+        ci(c, s->off[s->z]), ci(c, s->off[s->fake]),
+        ci(c, p->steps), ci32(c, p->n_critic), ci(c, p->sample_every), ci(c, p->checkpoint_every),
+        LLVMConstReal(c->f64, p->opt[NET_D].lr), LLVMConstReal(c->f64, p->opt[NET_G].lr),
+        LLVMConstReal(c->f64, p->opt[NET_D].beta1), LLVMConstReal(c->f64, p->opt[NET_D].beta2),
+        LLVMConstReal(c->f64, p->opt[NET_G].beta1), LLVMConstReal(c->f64, p->opt[NET_G].beta2),
+        ci32(c, nt), LLVMConstInBoundsGEP2(LLVMTypeOf(tarr), tg, z2, 2),
+        steps[0], steps[1], steps[2], steps[3], ci(c, s->flops)};
+    ir_assert((int)(sizeof mv / sizeof mv[0]) == nmf);
+    LLVMValueRef model = LLVMAddGlobal(c->m, mt, "ganc_model");
+    LLVMSetInitializer(model, LLVMConstNamedStruct(mt, mv, (unsigned)nmf));
+    LLVMSetGlobalConstant(model, 1);
+    free(tv);
+}
+
+/* ---------- driver ---------- */
+
+LLVMTargetMachineRef cg_target(const char *cpu, const char *features, int *vw)
+{
+    LLVMInitializeNativeTarget();
+    LLVMInitializeNativeAsmPrinter();
+    char *triple = LLVMGetDefaultTargetTriple(), *err = NULL;
+    char *hcpu = LLVMGetHostCPUName(), *hfeat = LLVMGetHostCPUFeatures();
+    LLVMTargetRef t;
+    if (LLVMGetTargetFromTriple(triple, &t, &err)) ir_die(__FILE__, __LINE__, err);
+    const char *fc = cpu ? cpu : hcpu, *ff = features ? features : hfeat;
+    LLVMTargetMachineRef tm = LLVMCreateTargetMachine(t, triple, fc, ff, LLVMCodeGenLevelAggressive, LLVMRelocPIC,
+                                                      LLVMCodeModelDefault);
+    *vw = strstr(ff, "+avx512f") ? 16 : strstr(ff, "+avx") ? 8 : 4;
+    LLVMDisposeMessage(triple);
+    LLVMDisposeMessage(hcpu);
+    LLVMDisposeMessage(hfeat);
+    return tm;
+}
+
+LLVMModuleRef cg_module(const Schedule *s, LLVMContextRef cx, LLVMTargetMachineRef tm, int vw)
+{
+    Cg c = {.s = s, .cx = cx, .vw = vw, .mr = vw >= 16 ? 8 : 6};
+    c.m = LLVMModuleCreateWithNameInContext(s->p ? s->p->name : "sched_graph", cx);
+    char *triple = LLVMGetTargetMachineTriple(tm);
+    LLVMSetTarget(c.m, triple);
+    LLVMDisposeMessage(triple);
+    LLVMTargetDataRef td = LLVMCreateTargetDataLayout(tm);
+    char *dl = LLVMCopyStringRepOfTargetData(td);
+    LLVMSetDataLayout(c.m, dl);
+    LLVMDisposeMessage(dl);
+    LLVMDisposeTargetData(td);
+    c.b = LLVMCreateBuilderInContext(cx);
+    c.f32 = LLVMFloatTypeInContext(cx);
+    c.f64 = LLVMDoubleTypeInContext(cx);
+    c.i1 = LLVMInt1TypeInContext(cx);
+    c.i8 = LLVMInt8TypeInContext(cx);
+    c.i32 = LLVMInt32TypeInContext(cx);
+    c.i64 = LLVMInt64TypeInContext(cx);
+    c.pf = LLVMPointerType(c.f32, 0);
+    c.vec = LLVMVectorType(c.f32, (unsigned)vw);
+    LLVMTypeRef ka[3] = {c.pf, c.i64, c.i64};
+    c.kfn_t = LLVMFunctionType(LLVMVoidTypeInContext(cx), ka, 3, 0);
+    c.stepfn_t = LLVMFunctionType(LLVMVoidTypeInContext(cx), &c.pf, 1, 0);
+    LLVMTypeRef pa[4] = {LLVMPointerType(c.kfn_t, 0), c.pf, c.i64, c.i64};
+    c.par_t = LLVMFunctionType(LLVMVoidTypeInContext(cx), pa, 4, 0);
+    c.par = LLVMAddFunction(c.m, "ganrt_parallel", c.par_t);
+    emit_exp(&c);
+    emit_log(&c);
+    emit_tanh(&c);
+    static const char *names[4] = {"ganc_g_forward", "ganc_d_step", "ganc_g_step", "ganc_g_sample"};
+    LLVMValueRef steps[4];
+    for (int q = 0; q < SEC_COUNT; q++) {
+        emit_section(&c, q, names[q]);
+        steps[q] = c.fn;
+    }
+    if (s->p) emit_model(&c, steps);
+    LLVMDisposeBuilder(c.b);
+    return c.m;
+}
+
+int cg_optimize(LLVMModuleRef m, LLVMTargetMachineRef tm)
+{
+    char *err = NULL;
+    if (LLVMVerifyModule(m, LLVMReturnStatusAction, &err)) {
+        fprintf(stderr, "ganc: internal error: invalid LLVM module:\n%s\n", err);
+        LLVMDisposeMessage(err);
+        return 0;
+    }
+    LLVMDisposeMessage(err);
+    LLVMPassBuilderOptionsRef o = LLVMCreatePassBuilderOptions();
+    LLVMPassBuilderOptionsSetLoopVectorization(o, 1);
+    LLVMPassBuilderOptionsSetSLPVectorization(o, 1);
+    LLVMErrorRef e = LLVMRunPasses(m, "default<O3>", tm, o);
+    LLVMDisposePassBuilderOptions(o);
+    if (e) {
+        char *msg = LLVMGetErrorMessage(e);
+        fprintf(stderr, "ganc: internal error: LLVM passes: %s\n", msg);
+        LLVMDisposeErrorMessage(msg);
+        return 0;
+    }
+    return 1;
+}
+
+int cg_emit_file(LLVMModuleRef m, LLVMTargetMachineRef tm, const char *path, int assembly)
+{
+    char *err = NULL;
+    if (LLVMTargetMachineEmitToFile(tm, m, (char *)path, assembly ? LLVMAssemblyFile : LLVMObjectFile, &err)) {
+        fprintf(stderr, "ganc: error: cannot write %s: %s\n", path, err);
+        LLVMDisposeMessage(err);
+        return 0;
+    }
+    return 1;
+}

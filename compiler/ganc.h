@@ -1,0 +1,139 @@
+/* ganc.h: the compiler's stages and what passes between them.
+ *
+ *   parse   (grammar/gan.y, parse.c)  source  -> Ast        ast.h
+ *   sema    (sema.c)                  Ast     -> Program    names, shapes, the graph
+ *   simplify(simplify.c)              Program -> Program    stable forms, CSE, DCE
+ *   sched   (sched.c)                 Program -> Schedule   autodiff, sections, fusion, memory plan
+ *   cg      (cg.c)                    Schedule-> LLVM module -> object file
+ *   link    (link.c)                  object + libganrt.a -> executable
+ * Diagnostics (diag.c) are shared by all stages.
+ */
+#ifndef GANC_H
+#define GANC_H
+#include "ir.h"
+
+/* ---- diagnostics (diag.c) ---- */
+/* Registers a source text so diagnostics can quote its lines. */
+void diag_source(const char *file, const char *text);
+/* file:line:col: error: msg, the source line and a caret run under loc. */
+void diag_error(Loc loc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void diag_warning(Loc loc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void diag_note(Loc loc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int diag_errors(void);          /* errors reported so far */
+void diag_set_stream(FILE *f);  /* default stderr */
+
+/* ---- what sema produces ---- */
+typedef enum { DATA_RING, DATA_GRID, DATA_IDX } DataKind;      /* = GanrtData */
+typedef enum { NOISE_NORMAL, NOISE_UNIFORM } NoiseKind;        /* = GanrtNoise */
+typedef enum { OPT_ADAM, OPT_SGD } OptKind;
+
+typedef struct {
+    OptKind kind;
+    double lr, beta1, beta2, eps, momentum;
+} OptSpec;
+
+typedef struct {
+    const char *name;          /* base name of the .gan file, e.g. "ring" */
+    const char *path;          /* the .gan file */
+    char source_hash[17];      /* FNV-1a 64 of the source, hex */
+
+    DataKind data;
+    const char *data_path;     /* IDX file, resolved relative to the .gan file's folder
+                                  if it does not exist relative to the cwd */
+    int data_modes;
+    double data_radius, data_std;
+    Shape data_shape;          /* per sample, without batch: [2] or [1,28,28] */
+
+    NoiseKind noise;
+    int64_t noise_dim;
+    double noise_lo, noise_hi;
+
+    int batch;
+    int64_t steps;
+    int n_critic;
+    int64_t sample_every, checkpoint_every;
+    OptSpec opt[2];            /* indexed by Net */
+
+    /* The graph: one graph holds everything; node ids below index it.
+     * PARAM nodes carry name, net, init.  D and G are instantiated per call
+     * with shared PARAM nodes.  G(z) in training mode is one node `fake`
+     * shared by both objectives. */
+    Graph *g;
+    int x, z;                  /* INPUT nodes: real batch [B,...], noise [B,noise_dim] */
+    int fake;                  /* G(z), training mode */
+    int sample;                /* G(z), evaluation mode (dropout off) */
+    int d_loss, g_loss;        /* scalars to MINIMISE (sema negates a `max D:`) */
+    int d_real, d_fake;        /* scalar metrics: mean D(x), mean D(G(z)) as probabilities, or -1 */
+} Program;
+
+/* sema.c: builds the Program from a parsed file.  Returns NULL after
+ * reporting errors with diag_error. */
+struct Ast;
+Program *sema_program(struct Ast *ast, const char *path, const char *source);
+
+/* ---- autodiff (grad.c) ---- */
+/* Appends to g the gradient of scalar `loss` with respect to each of
+ * wrt[0..n-1]; grads[k] receives the node id of d loss / d wrt[k] (a CONST 0
+ * node when loss does not depend on it).  Nodes in `stop` (sorted bool array
+ * of g->len, or NULL) are treated as constants. */
+void grad_build(Graph *g, int loss, const int *wrt, int n, int *grads, const char *stop);
+
+/* ---- simplify.c ---- */
+/* Rewrites g in place into a new graph: stable forms of log(sigmoid(.)),
+ * log(1-sigmoid(.)), constant folding, common subexpressions.  roots[] are
+ * updated to their new ids; nodes unreachable from roots are dropped. */
+void simplify(Graph **g, int *roots, int n_roots);
+/* The same, and products with b transposed become transpose + product. */
+void simplify_lower(Graph **g, int *roots, int n_roots);
+
+/* ---- interp.c: the reference interpreter, double precision ---- */
+/* vals[k] must be preset (length numel) for INPUT, PARAM and DROPMASK
+ * nodes; every other node's value is computed and stored (malloc'd). */
+void interp_run(const Graph *g, double **vals);
+void interp_free(const Graph *g, double **vals);
+
+
+/* ---- sched.c: from Program to a Schedule of kernels over one arena ---- */
+typedef enum { KN_ELEM, KN_MATMUL, KN_REDUCE, KN_COPY, KN_ADAM, KN_SGD, KN_GRADCOPY, KN_STORE } KernelKind;
+
+typedef struct {
+    KernelKind kind;
+    int node;          /* MATMUL/REDUCE/COPY: the node; GRADCOPY: source node; STORE: scalar node */
+    int *members;      /* ELEM: the fused nodes, in order */
+    char *out;         /* ELEM: member k is written to memory */
+    int n_members;
+    int net;           /* ADAM/SGD: which network */
+    int64_t dst;       /* GRADCOPY/STORE: destination offset */
+    int64_t len;       /* GRADCOPY: floats */
+} Kernel;
+
+enum { SEC_GFWD, SEC_DSTEP, SEC_GSTEP, SEC_SAMPLE, SEC_COUNT };
+
+typedef struct {
+    Kernel *k;
+    int n, cap;
+} Section;
+
+typedef struct {
+    Program *p;
+    Graph *g;                 /* the final graph: forward, gradients, lowered */
+    Section sec[SEC_COUNT];
+    int64_t *off;             /* arena offset of each node's value, -1 if never in memory */
+    int64_t arena;            /* floats */
+    int64_t scalars;          /* offset of the GANRT_S_* slots */
+    int *params[2], n_params[2], *grads[2];
+    int64_t p_off[2], g_off[2], m_off[2], v_off[2], p_len[2];
+    int d_loss, g_loss, d_real, d_fake, fake, sample, x, z;   /* node ids in g */
+    int64_t flops;            /* per training iteration */
+} Schedule;
+
+/* Differentiates, lowers, simplifies and plans the program.  Consumes p->g. */
+Schedule *sched_build(Program *p);
+/* One section (SEC_GFWD) computing outs[] from g's INPUT/PARAM nodes, for
+ * tests; s->p is NULL and no optimizer or descriptor is generated. */
+Schedule *sched_graph(Graph *g, const int *outs, int n);
+/* --emit=grad / --emit=fused listings. */
+void sched_print_grad(FILE *f, const Schedule *s);
+void sched_print(FILE *f, const Schedule *s);
+
+#endif

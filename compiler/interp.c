@@ -1,0 +1,136 @@
+/* interp.c: the reference interpreter, in double precision.
+ *
+ * The test oracle: gradient checks run on it and every compiled kernel is
+ * compared with it.  It favours obviousness over speed and is never on the
+ * hot path.  Requires: values preset for INPUT, PARAM and DROPMASK nodes.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ganc.h"
+
+/* Index of the small-shape element that big-shape element e reads. */
+static int64_t map_index(Shape big, MapMode m, int64_t e)
+{
+    int64_t inner = 1;
+    switch (m) {
+    case MAP_SCALAR: return 0;
+    case MAP_BATCH: return e % (ir_numel(big) / big.d[0]);
+    case MAP_ROW: return e / (ir_numel(big) / big.d[0]);
+    case MAP_CHANNEL:
+        for (int k = 2; k < big.rank; k++) inner *= big.d[k];
+        return (e / inner) % big.d[1];
+    }
+    return 0;
+}
+
+static double elem(const Node *nd, double a, double b)
+{
+    switch (nd->op) {
+    case OP_ADD: return a + b;
+    case OP_SUB: return a - b;
+    case OP_MUL: return a * b;
+    case OP_DIV: return a / b;
+    case OP_AFFINE: return nd->f[0] * a + nd->f[1];
+    case OP_NEG: return -a;
+    case OP_RELU: return a > 0 ? a : 0;
+    case OP_LRELU: return a > 0 ? a : nd->f[0] * a;
+    case OP_TANH: return tanh(a);
+    case OP_SIGMOID: return 1 / (1 + exp(-a));
+    case OP_LOG: return log(a);
+    case OP_EXP: return exp(a);
+    case OP_SOFTPLUS: return fmax(a, 0) + log1p(exp(-fabs(a)));
+    case OP_ABS: return fabs(a);
+    case OP_SQUARE: return a * a;
+    case OP_RELU_GRAD: return a > 0 ? b : 0;
+    case OP_LRELU_GRAD: return a > 0 ? b : nd->f[0] * b;
+    case OP_TANH_GRAD: return b * (1 - a * a);
+    case OP_SIGM_GRAD: return b * a * (1 - a);
+    case OP_SIGN: return (a > 0) - (a < 0);
+    default: ir_die(__FILE__, __LINE__, "not elementwise");
+    }
+}
+
+/* Strides of a row-major shape's two axes split at `axis`:
+ * outer = product of dims before axis, inner = product after. */
+static void split(Shape s, int axis, int64_t *outer, int64_t *inner)
+{
+    *outer = *inner = 1;
+    for (int k = 0; k < axis; k++) *outer *= s.d[k];
+    for (int k = axis + 1; k < s.rank; k++) *inner *= s.d[k];
+}
+
+void interp_run(const Graph *g, double **v)
+{
+    for (int id = 0; id < g->len; id++) {
+        const Node *nd = &g->n[id];
+        int64_t n = ir_numel(nd->shape);
+        if (nd->op == OP_INPUT || nd->op == OP_PARAM || nd->op == OP_DROPMASK) {
+            ir_assert(v[id]);
+            continue;
+        }
+        double *out = calloc((size_t)(n ? n : 1), sizeof *out);
+        ir_assert(out);
+        const double *a = nd->n_in > 0 ? v[nd->in[0]] : NULL, *b = nd->n_in > 1 ? v[nd->in[1]] : NULL;
+        Shape as = nd->n_in > 0 ? g->n[nd->in[0]].shape : nd->shape;
+        switch (ir_ops[nd->op].kind) {
+        case K_SOURCE:
+            for (int64_t e = 0; e < n; e++) out[e] = nd->f[0];
+            break;
+        case K_ELEM:
+            for (int64_t e = 0; e < n; e++) out[e] = elem(nd, a[e], b ? b[e] : 0);
+            break;
+        case K_BCAST:
+            for (int64_t e = 0; e < n; e++) out[e] = a[map_index(nd->shape, (MapMode)nd->i[0], e)];
+            break;
+        case K_REDUCE:
+            for (int64_t e = 0; e < ir_numel(as); e++) out[map_index(as, (MapMode)nd->i[0], e)] += a[e];
+            break;
+        case K_MATMUL: {
+            Shape bs = g->n[nd->in[1]].shape;
+            int64_t M = nd->shape.d[0], N = nd->shape.d[1], K = nd->i[0] ? as.d[0] : as.d[1];
+            for (int64_t i = 0; i < M; i++)
+                for (int64_t j = 0; j < N; j++) {
+                    double s = 0;
+                    for (int64_t k = 0; k < K; k++)
+                        s += (nd->i[0] ? a[k * M + i] : a[i * K + k]) * (nd->i[1] ? b[j * bs.d[1] + k] : b[k * N + j]);
+                    out[i * N + j] = s;
+                }
+            break;
+        }
+        case K_VIEW:
+            memcpy(out, a, (size_t)n * sizeof *out);
+            break;
+        case K_COPY:
+            if (nd->op == OP_TRANSPOSE) {
+                for (int64_t i = 0; i < as.d[0]; i++)
+                    for (int64_t j = 0; j < as.d[1]; j++) out[j * as.d[0] + i] = a[i * as.d[1] + j];
+            } else if (nd->op == OP_SLICE) {
+                int64_t outer, inner, ax = nd->i[0];
+                split(as, (int)ax, &outer, &inner);
+                for (int64_t o = 0; o < outer; o++)
+                    memcpy(out + o * nd->shape.d[ax] * inner, a + (o * as.d[ax] + nd->i[1]) * inner,
+                           (size_t)(nd->shape.d[ax] * inner) * sizeof *out);
+            } else {   /* CONCAT */
+                Shape bs = g->n[nd->in[1]].shape;
+                int64_t outer, inner, ax = nd->i[0], la = as.d[ax], lb = bs.d[ax];
+                split(as, (int)ax, &outer, &inner);
+                for (int64_t o = 0; o < outer; o++) {
+                    memcpy(out + o * (la + lb) * inner, a + o * la * inner, (size_t)(la * inner) * sizeof *out);
+                    memcpy(out + (o * (la + lb) + la) * inner, b + o * lb * inner, (size_t)(lb * inner) * sizeof *out);
+                }
+            }
+            break;
+        }
+        v[id] = out;
+    }
+}
+
+void interp_free(const Graph *g, double **v)
+{
+    for (int id = 0; id < g->len; id++)
+        if (g->n[id].op != OP_INPUT && g->n[id].op != OP_PARAM && g->n[id].op != OP_DROPMASK) {
+            free(v[id]);
+            v[id] = NULL;
+        }
+}

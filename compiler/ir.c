@@ -1,0 +1,310 @@
+/* ir.c: graph construction and shape inference.
+ *
+ * ir_add() is the only way nodes enter a graph: it checks arity against the
+ * op table and applies the op's shape rule, so every node in every graph has
+ * a valid static shape.  Shape errors are user errors (sema reports them at
+ * the node's location); everything else here is an internal assertion.
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ir.h"
+
+const OpInfo ir_ops[OP_COUNT] = {
+#define X(op, nm, arity, kind, grad) [OP_##op] = {nm, arity, kind, grad},
+    GANC_OPS(X)
+#undef X
+};
+
+_Noreturn void ir_die(const char *file, int line, const char *msg)
+{
+    fprintf(stderr, "ganc: internal error at %s:%d: %s\n", file, line, msg);
+    abort();
+}
+
+Graph *ir_new(void)
+{
+    Graph *g = calloc(1, sizeof *g);
+    ir_assert(g);
+    return g;
+}
+
+void ir_free(Graph *g)
+{
+    if (g) free(g->n);
+    free(g);
+}
+
+Shape ir_shape_a(const int64_t *v)
+{
+    Shape s = {.rank = (int)v[0]};
+    ir_assert(s.rank >= 0 && s.rank <= IR_MAXRANK);
+    for (int k = 0; k < s.rank; k++) s.d[k] = v[k + 1];
+    return s;
+}
+
+int64_t ir_numel(Shape s)
+{
+    int64_t n = 1;
+    for (int k = 0; k < s.rank; k++) n *= s.d[k];
+    return n;
+}
+
+int ir_shape_eq(Shape a, Shape b)
+{
+    if (a.rank != b.rank) return 0;
+    for (int k = 0; k < a.rank; k++)
+        if (a.d[k] != b.d[k]) return 0;
+    return 1;
+}
+
+char *ir_shape_str(Shape s, char *buf, size_t n)
+{
+    size_t o = (size_t)snprintf(buf, n, "[");
+    for (int k = 0; k < s.rank && o < n; k++)
+        o += (size_t)snprintf(buf + o, n - o, "%s%lld", k ? "," : "", (long long)s.d[k]);
+    if (o < n) snprintf(buf + o, n - o, "]");
+    return buf;
+}
+
+static int push(Graph *g, Node nd)
+{
+    if (g->len == g->cap) {
+        g->cap = g->cap ? 2 * g->cap : 64;
+        g->n = realloc(g->n, (size_t)g->cap * sizeof *g->n);
+        ir_assert(g->n);
+    }
+    g->n[g->len] = nd;
+    return g->len++;
+}
+
+static int fail(Graph *g, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(g->err, sizeof g->err, fmt, ap);
+    va_end(ap);
+    return 0;
+}
+
+/* The small shape a MapMode maps from, for a big shape s. */
+static Shape map_small(Shape s, MapMode m)
+{
+    Shape r = {0};
+    switch (m) {
+    case MAP_SCALAR: break;
+    case MAP_BATCH:
+        r.rank = s.rank - 1;
+        for (int k = 1; k < s.rank; k++) r.d[k - 1] = s.d[k];
+        break;
+    case MAP_CHANNEL: r = ir_shape(1, s.rank > 1 ? s.d[1] : (int64_t)1); break;
+    case MAP_ROW: r = ir_shape(1, s.d[0]); break;
+    }
+    return r;
+}
+
+/* The shape rules.  Returns 1 and sets *out, or 0 with g->err set. */
+static int infer(Graph *g, Node *nd, Shape *out)
+{
+    char b1[64], b2[64];
+    const Node *a = nd->n_in > 0 ? &g->n[nd->in[0]] : NULL;
+    const Node *b = nd->n_in > 1 ? &g->n[nd->in[1]] : NULL;
+    switch (ir_ops[nd->op].kind) {
+    case K_SOURCE: ir_die(__FILE__, __LINE__, "sources take ir_source");
+    case K_ELEM:
+        if (b && !ir_shape_eq(a->shape, b->shape))
+            return fail(g, "shapes %s and %s do not match", ir_shape_str(a->shape, b1, sizeof b1),
+                        ir_shape_str(b->shape, b2, sizeof b2));
+        *out = a->shape;
+        return 1;
+    case K_BCAST:
+    case K_REDUCE:
+        *out = nd->shape;   /* the big (BCAST) / small (REDUCE) shape is given by the caller */
+        if (nd->op == OP_BCAST) {
+            Shape want = map_small(nd->shape, (MapMode)nd->i[0]);
+            if (!ir_shape_eq(want, a->shape))
+                return fail(g, "cannot broadcast %s to %s", ir_shape_str(a->shape, b1, sizeof b1),
+                            ir_shape_str(nd->shape, b2, sizeof b2));
+        } else {
+            *out = map_small(a->shape, (MapMode)nd->i[0]);
+        }
+        return 1;
+    case K_MATMUL: {
+        if (a->shape.rank != 2 || b->shape.rank != 2)
+            return fail(g, "matmul needs 2-D operands, got %s and %s", ir_shape_str(a->shape, b1, sizeof b1),
+                        ir_shape_str(b->shape, b2, sizeof b2));
+        int64_t m = nd->i[0] ? a->shape.d[1] : a->shape.d[0], ka = nd->i[0] ? a->shape.d[0] : a->shape.d[1];
+        int64_t kb = nd->i[1] ? b->shape.d[1] : b->shape.d[0], n = nd->i[1] ? b->shape.d[0] : b->shape.d[1];
+        if (ka != kb)
+            return fail(g, "matmul inner sizes differ: %s and %s", ir_shape_str(a->shape, b1, sizeof b1),
+                        ir_shape_str(b->shape, b2, sizeof b2));
+        *out = ir_shape(2, m, n);
+        return 1;
+    }
+    case K_VIEW:
+        if (ir_numel(nd->shape) != ir_numel(a->shape))
+            return fail(g, "cannot reshape %s (%lld values) to %s (%lld values)",
+                        ir_shape_str(a->shape, b1, sizeof b1), (long long)ir_numel(a->shape),
+                        ir_shape_str(nd->shape, b2, sizeof b2), (long long)ir_numel(nd->shape));
+        *out = nd->shape;
+        return 1;
+    case K_COPY:
+        if (nd->op == OP_TRANSPOSE) {
+            if (a->shape.rank != 2) return fail(g, "transpose needs a 2-D operand");
+            *out = ir_shape(2, a->shape.d[1], a->shape.d[0]);
+            return 1;
+        }
+        if (nd->op == OP_SLICE) {   /* i[0] axis, i[1] start; the length is in nd->shape */
+            int ax = nd->i[0];
+            *out = a->shape;
+            out->d[ax] = nd->shape.d[ax];
+            if (nd->i[1] < 0 || nd->i[1] + out->d[ax] > a->shape.d[ax]) return fail(g, "slice out of range");
+            return 1;
+        }
+        {   /* CONCAT along axis i[0] */
+            int ax = nd->i[0];
+            if (a->shape.rank != b->shape.rank || ax >= a->shape.rank)
+                return fail(g, "cannot concatenate %s and %s", ir_shape_str(a->shape, b1, sizeof b1),
+                            ir_shape_str(b->shape, b2, sizeof b2));
+            for (int k = 0; k < a->shape.rank; k++)
+                if (k != ax && a->shape.d[k] != b->shape.d[k])
+                    return fail(g, "cannot concatenate %s and %s along axis %d: sizes differ in axis %d",
+                                ir_shape_str(a->shape, b1, sizeof b1), ir_shape_str(b->shape, b2, sizeof b2),
+                                ax, k);
+            *out = a->shape;
+            out->d[ax] += b->shape.d[ax];
+            return 1;
+        }
+    }
+    return fail(g, "unknown op");
+}
+
+/* For BCAST, RESHAPE and SLICE the target shape is passed through g->n[len]
+ * staging: callers use ir_add_shaped(). */
+static int add_node(Graph *g, Op op, const int *in, int n_in, const double *f, const int *i, Shape given,
+                    const char *name, Loc loc)
+{
+    ir_assert(op >= 0 && op < OP_COUNT);
+    ir_assert(ir_ops[op].arity < 0 || ir_ops[op].arity == n_in);
+    Node nd = {.op = op, .n_in = n_in, .shape = given, .name = name, .loc = loc};
+    for (int k = 0; k < n_in; k++) {
+        ir_assert(in[k] >= 0 && in[k] < g->len);
+        nd.in[k] = in[k];
+    }
+    if (f) memcpy(nd.f, f, sizeof nd.f);
+    if (i) memcpy(nd.i, i, sizeof nd.i);
+    g->err[0] = 0;
+    if (ir_ops[op].kind != K_SOURCE && !infer(g, &nd, &nd.shape)) return -1;
+    return push(g, nd);
+}
+
+int ir_add(Graph *g, Op op, const int *in, int n_in, const double *f, const int *i, Loc loc)
+{
+    ir_assert(op != OP_BCAST && op != OP_RESHAPE && op != OP_SLICE);
+    return add_node(g, op, in, n_in, f, i, (Shape){0}, NULL, loc);
+}
+
+int ir_add_shaped(Graph *g, Op op, int a, Shape s, const int *i, Loc loc)
+{
+    return add_node(g, op, &a, 1, NULL, i, s, NULL, loc);
+}
+
+int ir_source(Graph *g, Op op, Shape s, const double *f, const int *i, const char *name, Loc loc)
+{
+    ir_assert(ir_ops[op].kind == K_SOURCE);
+    return add_node(g, op, NULL, 0, f, i, s, name, loc);
+}
+
+static int must(Graph *g, int id)
+{
+    if (id < 0) ir_die(__FILE__, __LINE__, g->err);
+    return id;
+}
+
+int ir_un(Graph *g, Op op, int a, Loc loc) { return must(g, ir_add(g, op, &a, 1, NULL, NULL, loc)); }
+
+int ir_bin(Graph *g, Op op, int a, int b, Loc loc)
+{
+    int in[2] = {a, b};
+    return must(g, ir_add(g, op, in, 2, NULL, NULL, loc));
+}
+
+int ir_affine(Graph *g, int a, double scale, double shift, Loc loc)
+{
+    double f[2] = {scale, shift};
+    return must(g, ir_add(g, OP_AFFINE, &a, 1, f, NULL, loc));
+}
+
+int ir_const(Graph *g, double v, Shape s, Loc loc)
+{
+    double f[2] = {v, 0};
+    return ir_source(g, OP_CONST, s, f, NULL, NULL, loc);
+}
+
+int ir_reshape(Graph *g, int a, Shape s, Loc loc) { return ir_add_shaped(g, OP_RESHAPE, a, s, NULL, loc); }
+
+int ir_bcast(Graph *g, int a, Shape big, MapMode m, Loc loc)
+{
+    int i[3] = {m, 0, 0};
+    return must(g, ir_add_shaped(g, OP_BCAST, a, big, i, loc));
+}
+
+int ir_reduce(Graph *g, int a, MapMode m, Loc loc)
+{
+    int i[3] = {m, 0, 0};
+    return must(g, ir_add(g, OP_REDUCE, &a, 1, NULL, i, loc));
+}
+
+int ir_matmul(Graph *g, int a, int b, int ta, int tb, Loc loc)
+{
+    int in[2] = {a, b}, i[3] = {ta, tb, 0};
+    return ir_add(g, OP_MATMUL, in, 2, NULL, i, loc);
+}
+
+static const char *map_name(int m)
+{
+    static const char *names[] = {"scalar", "batch", "channel", "row"};
+    return m >= 0 && m < 4 ? names[m] : "?";
+}
+
+/* One node per line, in the style of an SSA listing:
+ *   %5 = matmul %0, %3 [64,400] tb   # G.0  ring.gan:5:10 */
+void ir_print_node(FILE *f, const Graph *g, int id)
+{
+    const Node *nd = &g->n[id];
+    char sb[64];
+    fprintf(f, "  %%%d = %s", id, ir_ops[nd->op].name);
+    for (int k = 0; k < nd->n_in; k++) fprintf(f, "%s%%%d", k ? ", " : " ", nd->in[k]);
+    fprintf(f, " %s", ir_shape_str(nd->shape, sb, sizeof sb));
+    switch (nd->op) {
+    case OP_CONST: fprintf(f, " value=%g", nd->f[0]); break;
+    case OP_AFFINE: fprintf(f, " scale=%g shift=%g", nd->f[0], nd->f[1]); break;
+    case OP_LRELU: case OP_LRELU_GRAD: fprintf(f, " slope=%g", nd->f[0]); break;
+    case OP_DROPMASK: fprintf(f, " p=%g", nd->f[0]); break;
+    case OP_BCAST: case OP_REDUCE: fprintf(f, " map=%s", map_name(nd->i[0])); break;
+    case OP_MATMUL: fprintf(f, "%s%s", nd->i[0] ? " ta" : "", nd->i[1] ? " tb" : ""); break;
+    case OP_CONCAT: fprintf(f, " axis=%d", nd->i[0]); break;
+    case OP_SLICE: fprintf(f, " axis=%d start=%d", nd->i[0], nd->i[1]); break;
+    case OP_INPUT: fprintf(f, " %s", (const char *[]){"x", "z", "y", "other"}[nd->i[0] & 3]); break;
+    case OP_PARAM: fprintf(f, " %s init=%d/%g", nd->i[0] == NET_G ? "G" : "D", nd->i[1], nd->f[0]); break;
+    default: break;
+    }
+    if (nd->name) fprintf(f, "  # %s", nd->name);
+    fprintf(f, "\n");
+}
+
+/* Prints the nodes reachable from roots (all nodes if n_roots == 0). */
+void ir_print(FILE *f, const Graph *g, const int *roots, int n_roots)
+{
+    char *live = calloc((size_t)g->len + 1, 1);
+    ir_assert(live);
+    if (n_roots == 0) memset(live, 1, (size_t)g->len);
+    for (int r = 0; r < n_roots; r++)
+        if (roots[r] >= 0) live[roots[r]] = 1;
+    for (int id = g->len - 1; id >= 0; id--)
+        if (live[id])
+            for (int k = 0; k < g->n[id].n_in; k++) live[g->n[id].in[k]] = 1;
+    for (int id = 0; id < g->len; id++)
+        if (live[id]) ir_print_node(f, g, id);
+    free(live);
+}

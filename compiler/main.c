@@ -1,0 +1,162 @@
+/* main.c: the ganc driver.  The pipeline reads top to bottom in compile():
+ * read, parse, check, simplify, differentiate and plan, generate, optimise,
+ * emit, link.  --emit=STAGE stops after a stage and prints what it made.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <llvm-c/Core.h>
+#include "ganc.h"
+#include "ast.h"
+#include "cg.h"
+#include "link.h"
+
+static const char usage[] =
+    "usage: ganc FILE.gan [-o OUT] [--emit=STAGE] [--check] [--cpu NAME] [--features LIST]\n"
+    "\n"
+    "Compiles a GAN described in FILE.gan into an executable that trains it\n"
+    "(OUT defaults to the file's base name).  Run OUT --help for what it does.\n"
+    "\n"
+    "  -o OUT          output file\n"
+    "  --check         stop after checking the program (no output)\n"
+    "  --emit=STAGE    stop after STAGE and write what it made (to OUT or stdout):\n"
+    "                  tokens ast ir grad fused llvm asm obj\n"
+    "  --cpu NAME      target CPU (default: this machine's)\n"
+    "  --features L    target features, LLVM syntax (default: this machine's)\n"
+    "  --sanitize      link the program with AddressSanitizer and UBSan\n"
+    "  -h, --help      this text\n";
+
+typedef struct {
+    const char *in, *out, *emit, *cpu, *features;
+    int check, sanitize;
+} Options;
+
+static char *read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t cap = 1 << 16, n = 0, r;
+    char *buf = malloc(cap + 1);
+    while (buf && (r = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += r;
+        if (n == cap) buf = realloc(buf, (cap *= 2) + 1);
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (!buf || bad) { free(buf); return NULL; }
+    buf[n] = 0;
+    if (strlen(buf) != n) { free(buf); errno = EINVAL; return NULL; }
+    return buf;
+}
+
+static FILE *open_out(const Options *o)
+{
+    if (!o->out || !strcmp(o->out, "-")) return stdout;
+    FILE *f = fopen(o->out, "w");
+    if (!f) fprintf(stderr, "ganc: error: cannot write %s: %s\n", o->out, strerror(errno));
+    return f;
+}
+
+static int done_out(FILE *f)
+{
+    if (f == stdout) return fflush(f) == 0;
+    return fclose(f) == 0;
+}
+
+static int compile(const Options *o)
+{
+    char *src = read_file(o->in);
+    if (!src) {
+        fprintf(stderr, "ganc: error: cannot read %s: %s\n", o->in, errno == EINVAL ? "not a text file" : strerror(errno));
+        return 1;
+    }
+    const char *emit = o->emit ? o->emit : "";
+    if (!strcmp(emit, "tokens")) {
+        FILE *f = open_out(o);
+        if (!f) return 1;
+        diag_source(o->in, src);
+        parse_dump_tokens(f, o->in, src);
+        return done_out(f) && !diag_errors() ? 0 : 1;
+    }
+    struct Ast *ast = parse_source(o->in, src);                       /* parse */
+    if (!ast || diag_errors()) return 1;
+    if (!strcmp(emit, "ast")) {
+        FILE *f = open_out(o);
+        if (!f) return 1;
+        ast_print(f, ast);
+        return done_out(f) ? 0 : 1;
+    }
+    Program *p = sema_program(ast, o->in, src);                       /* check */
+    if (!p || diag_errors()) return 1;
+    if (o->check) return 0;
+    if (!strcmp(emit, "ir")) {
+        int roots[6] = {p->fake, p->sample, p->d_loss, p->g_loss, p->d_real, p->d_fake};
+        simplify(&p->g, roots, 6);
+        FILE *f = open_out(o);
+        if (!f) return 1;
+        ir_print(f, p->g, NULL, 0);
+        fprintf(f, "  fake = %%%d\n  sample = %%%d\n  d_loss = %%%d\n  g_loss = %%%d\n", roots[0], roots[1], roots[2], roots[3]);
+        return done_out(f) ? 0 : 1;
+    }
+    Schedule *s = sched_build(p);                                     /* differentiate, fuse, plan */
+    if (!strcmp(emit, "grad") || !strcmp(emit, "fused")) {
+        FILE *f = open_out(o);
+        if (!f) return 1;
+        (!strcmp(emit, "grad") ? sched_print_grad : sched_print)(f, s);
+        return done_out(f) ? 0 : 1;
+    }
+    int vw;
+    LLVMTargetMachineRef tm = cg_target(o->cpu, o->features, &vw);    /* generate */
+    LLVMContextRef cx = LLVMContextCreate();
+    LLVMModuleRef m = cg_module(s, cx, tm, vw);
+    if (!cg_optimize(m, tm)) return 1;                                /* verify, optimise */
+    if (!strcmp(emit, "llvm")) {
+        char *txt = LLVMPrintModuleToString(m);
+        FILE *f = open_out(o);
+        if (!f) return 1;
+        fputs(txt, f);
+        LLVMDisposeMessage(txt);
+        return done_out(f) ? 0 : 1;
+    }
+    if (!strcmp(emit, "asm")) return cg_emit_file(m, tm, o->out ? o->out : "/dev/stdout", 1) ? 0 : 1;
+    if (!strcmp(emit, "obj")) return cg_emit_file(m, tm, o->out ? o->out : "out.o", 0) ? 0 : 1;
+    char obj[] = "/tmp/ganc-XXXXXX.o";                                /* emit and link */
+    int fd = mkstemps(obj, 2);
+    if (fd < 0) { perror("ganc: error: temporary object"); return 1; }
+    close(fd);
+    const char *out = o->out ? o->out : p->name;
+    int ok = cg_emit_file(m, tm, obj, 0) && link_exe(obj, out, o->sanitize);
+    unlink(obj);
+    LLVMDisposeModule(m);
+    LLVMContextDispose(cx);
+    LLVMDisposeTargetMachine(tm);
+    return ok ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    Options o = {0};
+    static const char *stages[] = {"tokens", "ast", "ir", "grad", "fused", "llvm", "asm", "obj", NULL};
+    for (int k = 1; k < argc; k++) {
+        const char *a = argv[k];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { fputs(usage, stdout); return 0; }
+        else if (!strcmp(a, "-o") && k + 1 < argc) o.out = argv[++k];
+        else if (!strcmp(a, "--check")) o.check = 1;
+        else if (!strcmp(a, "--sanitize")) o.sanitize = 1;
+        else if (!strncmp(a, "--emit=", 7)) {
+            o.emit = a + 7;
+            int ok = 0;
+            for (int s = 0; stages[s]; s++) ok |= !strcmp(o.emit, stages[s]);
+            if (!ok) { fprintf(stderr, "ganc: error: unknown stage '%s' for --emit (tokens ast ir grad fused llvm asm obj)\n", o.emit); return 2; }
+        }
+        else if (!strcmp(a, "--cpu") && k + 1 < argc) o.cpu = argv[++k];
+        else if (!strcmp(a, "--features") && k + 1 < argc) o.features = argv[++k];
+        else if (a[0] == '-' && a[1]) { fprintf(stderr, "ganc: error: unknown option '%s'\n%s", a, usage); return 2; }
+        else if (o.in) { fprintf(stderr, "ganc: error: more than one input file ('%s' and '%s')\n", o.in, a); return 2; }
+        else o.in = a;
+    }
+    if (!o.in) { fputs(usage, stderr); return 2; }
+    return compile(&o);
+}

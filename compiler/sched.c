@@ -1,0 +1,437 @@
+/* sched.c: differentiation, lowering, fusion and the memory plan.
+ *
+ * Input: a Program whose graph holds the forward computation.  Output: a
+ * Schedule, i.e. four sections of kernels (G forward; D step; G step; G in
+ * evaluation mode for sampling) over one arena whose offsets are all fixed
+ * here.  Guarantees:
+ *   - gradients of each network lie contiguously in the arena in the same
+ *     order as its parameters, so one optimizer kernel updates them all;
+ *   - G's activations computed by the G-forward section stay live through
+ *     the D step, so the G step reuses them (G(z) computed once per step);
+ *   - two buffers live at the same time never overlap.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "ganc.h"
+#include "ganrt.h"
+
+#define ALIGN 16   /* floats: 64 bytes */
+
+static int64_t align_up(int64_t v) { return (v + ALIGN - 1) / ALIGN * ALIGN; }
+
+/* Marks in `set` every node that roots[] depend on. */
+static void ancestors(const Graph *g, const int *roots, int n, char *set)
+{
+    for (int r = 0; r < n; r++)
+        if (roots[r] >= 0) set[roots[r]] = 1;
+    for (int id = g->len - 1; id >= 0; id--)
+        if (set[id])
+            for (int k = 0; k < g->n[id].n_in; k++) set[g->n[id].in[k]] = 1;
+}
+
+static Kernel *push(Section *s, KernelKind kind)
+{
+    if (s->n == s->cap) {
+        s->cap = s->cap ? 2 * s->cap : 32;
+        s->k = realloc(s->k, (size_t)s->cap * sizeof *s->k);
+        ir_assert(s->k);
+    }
+    Kernel *k = &s->k[s->n++];
+    memset(k, 0, sizeof *k);
+    k->kind = kind;
+    k->node = -1;
+    return k;
+}
+
+/* Nodes that a fused consumer recomputes instead of loading: constants and
+ * broadcasts (a load from their small source). */
+static int inlined(const Node *nd) { return nd->op == OP_CONST || nd->op == OP_BCAST; }
+
+static int fusible(const Node *nd)
+{
+    OpKind k = ir_ops[nd->op].kind;
+    return k == K_ELEM || k == K_BCAST || nd->op == OP_CONST || nd->op == OP_DROPMASK;
+}
+
+/* Splits the nodes of one section into kernels: runs of fusible nodes of one
+ * shape become one loop; everything else is a kernel of its own. */
+static void build_section(Schedule *s, Section *sec, const char *in_sec, const char *root)
+{
+    Graph *g = s->g;
+    int *users = calloc((size_t)g->len, sizeof *users);
+    ir_assert(users);
+    for (int id = 0; id < g->len; id++)
+        for (int k = 0; k < g->n[id].n_in; k++) users[g->n[id].in[k]]++;
+    Kernel *open = NULL;
+    for (int id = 0; id < g->len; id++) {
+        const Node *nd = &g->n[id];
+        if (!in_sec[id] || nd->op == OP_INPUT || nd->op == OP_PARAM || nd->op == OP_RESHAPE) continue;
+        if (fusible(nd)) {
+            if (!open || !ir_shape_eq(g->n[open->members[0]].shape, nd->shape)) {
+                open = push(sec, KN_ELEM);
+                open->members = malloc(64 * sizeof(int));
+                open->out = calloc(64, 1);
+                ir_assert(open->members && open->out);
+            }
+            if (open->n_members % 64 == 0 && open->n_members) {
+                open->members = realloc(open->members, (size_t)(open->n_members + 64) * sizeof(int));
+                open->out = realloc(open->out, (size_t)(open->n_members + 64));
+                ir_assert(open->members && open->out);
+            }
+            open->members[open->n_members++] = id;
+            continue;
+        }
+        open = NULL;
+        KernelKind kk = nd->op == OP_MATMUL ? KN_MATMUL : nd->op == OP_REDUCE ? KN_REDUCE : KN_COPY;
+        push(sec, kk)->node = id;
+    }
+    /* A member is written to memory unless all its users are in its own group. */
+    for (int q = 0; q < sec->n; q++) {
+        Kernel *k = &sec->k[q];
+        if (k->kind != KN_ELEM) continue;
+        for (int m = 0; m < k->n_members; m++) {
+            int id = k->members[m], inside = 0;
+            for (int j = m + 1; j < k->n_members; j++) {
+                const Node *u = &g->n[k->members[j]];
+                for (int t = 0; t < u->n_in; t++) inside += u->in[t] == id;
+            }
+            if (inlined(&g->n[id])) {   /* fused users recompute it */
+                inside = 0;
+                for (int u = id + 1; u < g->len; u++)
+                    for (int t = 0; t < g->n[u].n_in; t++)
+                        inside += g->n[u].in[t] == id && fusible(&g->n[u]);
+            }
+            k->out[m] = root[id] || inside < users[id];
+        }
+    }
+    free(users);
+}
+
+/* Storage owner: views share their input's buffer. */
+static int owner(const Graph *g, int id)
+{
+    while (g->n[id].op == OP_RESHAPE) id = g->n[id].in[0];
+    return id;
+}
+
+typedef struct { int64_t off, size; int end; } Block;
+
+/* Interval first-fit over one timeline of kernels; nodes in `def` order. */
+static int64_t place(Block *live, int *n_live, int64_t base, int64_t size, int start, int end)
+{
+    int j = 0;
+    for (int k = 0; k < *n_live; k++)
+        if (live[k].end >= start) live[j++] = live[k];
+    *n_live = j;
+    int64_t at = base;
+    for (int again = 1; again;) {
+        again = 0;
+        for (int k = 0; k < *n_live; k++)
+            if (at < live[k].off + live[k].size && live[k].off < at + size) {
+                at = align_up(live[k].off + live[k].size);
+                again = 1;
+            }
+    }
+    live[(*n_live)++] = (Block){at, size, end};
+    return at;
+}
+
+/* Positions kernels on one timeline and gives every materialised node of the
+ * sections in `secs` an offset from `base`; returns the end of the region.
+ * Nodes in `keep` (or NULL) stay live to the end of the timeline. */
+static int64_t plan(Schedule *s, const int *secs, int n_secs, int64_t base, const char *pinned, const char *keep)
+{
+    Graph *g = s->g;
+    int *def = malloc((size_t)g->len * sizeof *def), *last = malloc((size_t)g->len * sizeof *last);
+    ir_assert(def && last);
+    for (int id = 0; id < g->len; id++) def[id] = last[id] = -1;
+    int t = 0;
+    for (int q = 0; q < n_secs; q++) {
+        Section *sec = &s->sec[secs[q]];
+        for (int kk = 0; kk < sec->n; kk++, t++) {
+            Kernel *k = &sec->k[kk];
+            int one[1] = {k->node};
+            int *ms = k->kind == KN_ELEM ? k->members : one;
+            int nm = k->kind == KN_ELEM ? k->n_members : (k->node >= 0 ? 1 : 0);
+            for (int m = 0; m < nm; m++) {
+                int id = ms[m];
+                if (k->kind == KN_ELEM && !k->out[m]) {
+                    /* not stored; its inputs are read here */
+                } else if (k->kind != KN_GRADCOPY && k->kind != KN_STORE) {
+                    int o = owner(g, id);
+                    if (def[o] < 0) def[o] = t;
+                    if (last[o] < t) last[o] = t;
+                }
+                const Node *nd = &g->n[id];
+                for (int j = 0; j < nd->n_in; j++) {
+                    int in = nd->in[j];
+                    if (k->kind == KN_ELEM && g->n[in].op == OP_BCAST) in = g->n[in].in[0];   /* recomputed */
+                    int o = owner(g, in);
+                    if (last[o] < t) last[o] = t;
+                }
+                if (k->kind == KN_GRADCOPY || k->kind == KN_STORE) {
+                    int o = owner(g, id);
+                    if (last[o] < t) last[o] = t;
+                }
+            }
+        }
+    }
+    if (keep)
+        for (int id = 0; id < g->len; id++)
+            if (keep[id] && def[owner(g, id)] >= 0) last[owner(g, id)] = t;
+    Block *live = malloc((size_t)g->len * sizeof *live);
+    int n_live = 0;
+    int64_t top = base;
+    ir_assert(live);
+    /* by definition time: scan t ascending */
+    for (int tt = 0; tt < t; tt++)
+        for (int id = 0; id < g->len; id++) {
+            if (def[id] != tt || pinned[id] || s->off[id] >= 0) continue;
+            int64_t size = align_up(ir_numel(g->n[id].shape) ? ir_numel(g->n[id].shape) : 1);
+            s->off[id] = place(live, &n_live, base, size, def[id], last[id]);
+            if (s->off[id] + size > top) top = s->off[id] + size;
+        }
+    free(def); free(last); free(live);
+    return top;
+}
+
+static void collect_params(Schedule *s)
+{
+    for (int net = 0; net < 2; net++) {
+        s->n_params[net] = 0;
+        s->params[net] = malloc((size_t)s->g->len * sizeof(int));
+        ir_assert(s->params[net]);
+    }
+    for (int id = 0; id < s->g->len; id++)
+        if (s->g->n[id].op == OP_PARAM) {
+            int net = s->g->n[id].i[0];
+            s->params[net][s->n_params[net]++] = id;
+        }
+}
+
+static int64_t node_flops(const Graph *g, int id)
+{
+    const Node *nd = &g->n[id];
+    if (nd->op != OP_MATMUL) return 0;
+    const Shape a = g->n[nd->in[0]].shape;
+    return 2 * ir_numel(nd->shape) * (nd->i[0] ? a.d[0] : a.d[1]);
+}
+
+static void mark(const Graph *g, char *set, const int *roots, int n, const char *minus)
+{
+    ancestors(g, roots, n, set);
+    if (minus)
+        for (int id = 0; id < g->len; id++)
+            if (minus[id]) set[id] = 0;
+}
+
+/* Sections, kernels and the memory plan. */
+static void layout(Schedule *s)
+{
+    Graph *g = s->g;
+    size_t n = (size_t)g->len;
+    char *in[SEC_COUNT], *root = calloc(n, 1), *pinned = calloc(n, 1);
+    for (int k = 0; k < SEC_COUNT; k++) in[k] = calloc(n, 1);
+    s->off = malloc(n * sizeof *s->off);
+    ir_assert(root && pinned && s->off);
+    for (size_t id = 0; id < n; id++) s->off[id] = -1;
+
+    int dr[4] = {s->d_loss, s->d_real, s->d_fake, -1};
+    int gr[1] = {s->g_loss};
+    mark(g, in[SEC_GFWD], &s->fake, 1, NULL);
+    mark(g, in[SEC_DSTEP], dr, 3, NULL);
+    ancestors(g, s->grads[NET_D], s->n_params[NET_D], in[SEC_DSTEP]);
+    mark(g, in[SEC_GSTEP], gr, 1, NULL);
+    ancestors(g, s->grads[NET_G], s->n_params[NET_G], in[SEC_GSTEP]);
+    for (size_t id = 0; id < n; id++)
+        if (in[SEC_GFWD][id]) in[SEC_DSTEP][id] = in[SEC_GSTEP][id] = 0;
+    mark(g, in[SEC_SAMPLE], &s->sample, 1, NULL);
+    int rl[] = {s->fake, s->sample, s->d_loss, s->g_loss, s->d_real, s->d_fake};
+    for (int k = 0; k < 6; k++)
+        if (rl[k] >= 0) root[rl[k]] = 1;
+    for (int net = 0; net < 2; net++)
+        for (int k = 0; k < s->n_params[net]; k++) root[s->grads[net][k]] = 1;
+
+    /* persistent part of the arena */
+    int64_t top = 0;
+    s->scalars = top; top += align_up(GANRT_S_COUNT);
+    for (size_t id = 0; id < n; id++)
+        if (g->n[id].op == OP_INPUT) { s->off[id] = top; top += align_up(ir_numel(g->n[id].shape)); }
+    for (int net = 0; net < 2; net++) {
+        int64_t len = 0;
+        for (int k = 0; k < s->n_params[net]; k++) len += align_up(ir_numel(g->n[s->params[net][k]].shape));
+        s->p_len[net] = len;
+        s->p_off[net] = top; s->g_off[net] = top + len; s->m_off[net] = top + 2 * len; s->v_off[net] = top + 3 * len;
+        top += 4 * len;
+        int64_t rel = 0;
+        for (int k = 0; k < s->n_params[net]; k++) {
+            int pid = s->params[net][k], gid = s->grads[net][k];
+            s->off[pid] = s->p_off[net] + rel;
+            int sec = net == NET_D ? SEC_DSTEP : SEC_GSTEP;
+            const Node *gn = &g->n[gid];
+            if (in[sec][gid] && !pinned[gid] && gn->op != OP_CONST && gn->op != OP_RESHAPE &&
+                ir_ops[gn->op].kind != K_SOURCE) {
+                pinned[gid] = 1;
+                s->off[gid] = s->g_off[net] + rel;
+            }
+            rel += align_up(ir_numel(g->n[pid].shape));
+        }
+    }
+    /* kernels */
+    for (int k = 0; k < SEC_COUNT; k++) build_section(s, &s->sec[k], in[k], root);
+    for (int net = 0; net < 2; net++) {
+        Section *sec = &s->sec[net == NET_D ? SEC_DSTEP : SEC_GSTEP];
+        int64_t rel = 0;
+        for (int k = 0; k < s->n_params[net]; k++) {
+            int gid = s->grads[net][k];
+            int64_t len = ir_numel(g->n[s->params[net][k]].shape);
+            if (s->off[gid] != s->g_off[net] + rel) {
+                Kernel *kn = push(sec, KN_GRADCOPY);
+                kn->node = gid; kn->dst = s->g_off[net] + rel; kn->len = len;
+            }
+            rel += align_up(len);
+        }
+    }
+    struct { int sec, node, slot; } st[] = {
+        {SEC_DSTEP, s->d_loss, GANRT_S_D_LOSS}, {SEC_DSTEP, s->d_real, GANRT_S_D_REAL},
+        {SEC_DSTEP, s->d_fake, GANRT_S_D_FAKE}, {SEC_GSTEP, s->g_loss, GANRT_S_G_LOSS}};
+    for (int k = 0; k < 4; k++) {
+        Kernel *kn = push(&s->sec[st[k].sec], KN_STORE);
+        kn->node = st[k].node;
+        kn->dst = s->scalars + st[k].slot;
+    }
+    for (int net = 0; net < 2; net++) {
+        Section *sec = &s->sec[net == NET_D ? SEC_DSTEP : SEC_GSTEP];
+        push(sec, s->p->opt[net].kind == OPT_ADAM ? KN_ADAM : KN_SGD)->net = net;
+    }
+    /* transient part: the training timeline, then sampling on its own */
+    int train[3] = {SEC_GFWD, SEC_DSTEP, SEC_GSTEP}, samp[1] = {SEC_SAMPLE};
+    top = align_up(plan(s, train, 3, top, pinned, NULL));
+    top = align_up(plan(s, samp, 1, top, pinned, NULL));
+    /* views share their owner's buffer */
+    for (size_t id = 0; id < n; id++)
+        if (g->n[id].op == OP_RESHAPE) s->off[id] = s->off[owner(g, (int)id)];
+    s->arena = top;
+    for (int sec = 0; sec < 3; sec++)
+        for (int k = 0; k < s->sec[sec].n; k++)
+            if (s->sec[sec].k[k].kind == KN_MATMUL)
+                s->flops += node_flops(g, s->sec[sec].k[k].node) * (sec == SEC_GSTEP ? 1 : s->p->n_critic);
+    for (int k = 0; k < SEC_COUNT; k++) free(in[k]);
+    free(root); free(pinned);
+}
+
+Schedule *sched_build(Program *p)
+{
+    Schedule *s = calloc(1, sizeof *s);
+    ir_assert(s);
+    s->p = p;
+    /* 1. forward simplification, then gradients of the stable forms */
+    int fr[6] = {p->fake, p->sample, p->d_loss, p->g_loss, p->d_real, p->d_fake};
+    simplify(&p->g, fr, 6);
+    s->g = p->g;
+    collect_params(s);
+    for (int net = 0; net < 2; net++) s->grads[net] = malloc(((size_t)s->n_params[net] + 1) * sizeof(int));
+    grad_build(s->g, fr[2], s->params[NET_D], s->n_params[NET_D], s->grads[NET_D], NULL);
+    grad_build(s->g, fr[3], s->params[NET_G], s->n_params[NET_G], s->grads[NET_G], NULL);
+    /* 2. lower and simplify again, everything that is needed as a root */
+    int np = s->n_params[0] + s->n_params[1], nr = 6 + 2 * np, q = 6;
+    int *roots = malloc((size_t)nr * sizeof *roots);
+    ir_assert(roots);
+    memcpy(roots, fr, sizeof fr);
+    for (int net = 0; net < 2; net++)
+        for (int k = 0; k < s->n_params[net]; k++) {
+            roots[q++] = s->params[net][k];
+            roots[q++] = s->grads[net][k];
+        }
+    simplify_lower(&p->g, roots, nr);
+    s->g = p->g;
+    q = 6;
+    for (int net = 0; net < 2; net++)
+        for (int k = 0; k < s->n_params[net]; k++) {
+            s->params[net][k] = roots[q++];
+            s->grads[net][k] = roots[q++];
+        }
+    s->fake = roots[0]; s->sample = roots[1]; s->d_loss = roots[2]; s->g_loss = roots[3];
+    s->d_real = roots[4]; s->d_fake = roots[5];
+    s->x = s->z = -1;
+    for (int id = 0; id < s->g->len; id++)
+        if (s->g->n[id].op == OP_INPUT) {
+            if (s->g->n[id].i[0] == IN_X) s->x = id;
+            if (s->g->n[id].i[0] == IN_Z) s->z = id;
+        }
+    free(roots);
+    layout(s);
+    return s;
+}
+
+static const char *sec_names[SEC_COUNT] = {"g_forward", "d_step", "g_step", "g_sample"};
+
+void sched_print_grad(FILE *f, const Schedule *s)
+{
+    for (int net = 0; net < 2; net++) {
+        fprintf(f, "# gradients of %s\n", net == NET_D ? "d_loss" : "g_loss");
+        ir_print(f, s->g, s->grads[net], s->n_params[net]);
+        for (int k = 0; k < s->n_params[net]; k++)
+            fprintf(f, "  d %s = %%%d\n", s->g->n[s->params[net][k]].name, s->grads[net][k]);
+    }
+}
+
+void sched_print(FILE *f, const Schedule *s)
+{
+    static const char *kn[] = {"elem", "matmul", "reduce", "copy", "adam", "sgd", "gradcopy", "store"};
+    const Graph *g = s->g;
+    fprintf(f, "# arena %lld floats (%.2f MB)\n", (long long)s->arena, (double)s->arena * 4 / 1e6);
+    for (int q = 0; q < SEC_COUNT; q++) {
+        fprintf(f, "section %s:\n", sec_names[q]);
+        for (int k = 0; k < s->sec[q].n; k++) {
+            const Kernel *kk = &s->sec[q].k[k];
+            fprintf(f, " kernel %d %s", k, kn[kk->kind]);
+            if (kk->kind == KN_ADAM || kk->kind == KN_SGD) fprintf(f, " %s, %lld floats", kk->net ? "D" : "G", (long long)s->p_len[kk->net]);
+            if (kk->kind == KN_GRADCOPY || kk->kind == KN_STORE) fprintf(f, " %%%d -> @%lld", kk->node, (long long)kk->dst);
+            fprintf(f, "\n");
+            if (kk->kind == KN_ELEM)
+                for (int m = 0; m < kk->n_members; m++) {
+                    fprintf(f, "  %s", kk->out[m] ? "store" : "     ");
+                    ir_print_node(f, g, kk->members[m]);
+                }
+            else if (kk->node >= 0 && kk->kind != KN_GRADCOPY && kk->kind != KN_STORE) {
+                fprintf(f, "       ");
+                ir_print_node(f, g, kk->node);
+            }
+        }
+    }
+}
+
+/* A schedule of one section computing outs[] from the graph's sources, for
+ * tests that compare compiled kernels with the interpreter.  Every source
+ * gets its own buffer; outs stay in memory. */
+Schedule *sched_graph(Graph *g, const int *outs, int n)
+{
+    Schedule *s = calloc(1, sizeof *s);
+    ir_assert(s);
+    s->g = g;
+    s->d_loss = s->g_loss = s->d_real = s->d_fake = s->fake = s->sample = s->x = s->z = -1;
+    size_t len = (size_t)g->len;
+    char *in = calloc(len, 1), *root = calloc(len, 1), *pinned = calloc(len, 1);
+    s->off = malloc(len * sizeof *s->off);
+    ir_assert(in && root && pinned && s->off);
+    ancestors(g, outs, n, in);
+    for (int k = 0; k < n; k++) root[outs[k]] = 1;
+    int64_t top = align_up(GANRT_S_COUNT);
+    s->scalars = 0;
+    for (size_t id = 0; id < len; id++) {
+        s->off[id] = -1;
+        if (g->n[id].op == OP_INPUT || g->n[id].op == OP_PARAM) {
+            s->off[id] = top;
+            top += align_up(ir_numel(g->n[id].shape) ? ir_numel(g->n[id].shape) : 1);
+        }
+    }
+    build_section(s, &s->sec[SEC_GFWD], in, root);
+    int one[1] = {SEC_GFWD};
+    top = plan(s, one, 1, top, pinned, root);   /* outs are read after the section */
+    for (size_t id = 0; id < len; id++)
+        if (g->n[id].op == OP_RESHAPE) s->off[id] = s->off[owner(g, (int)id)];
+    s->arena = align_up(top);
+    free(in); free(root); free(pinned);
+    return s;
+}
