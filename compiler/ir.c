@@ -156,8 +156,9 @@ static int infer(Graph *g, Node *nd, Shape *out)
         }
         if (nd->op == OP_SLICE) {   /* i[0] axis, i[1] start; the length is in nd->shape */
             int ax = nd->i[0];
+            int64_t len = nd->shape.d[ax];   /* out may alias nd->shape */
             *out = a->shape;
-            out->d[ax] = nd->shape.d[ax];
+            out->d[ax] = len;
             if (nd->i[1] < 0 || nd->i[1] + out->d[ax] > a->shape.d[ax]) return fail(g, "slice out of range");
             return 1;
         }

@@ -306,8 +306,8 @@ static void layout(Schedule *s)
     }
     /* transient part: the training timeline, then sampling on its own */
     int train[3] = {SEC_GFWD, SEC_DSTEP, SEC_GSTEP}, samp[1] = {SEC_SAMPLE};
-    top = align_up(plan(s, train, 3, top, pinned, NULL));
-    top = align_up(plan(s, samp, 1, top, pinned, NULL));
+    top = align_up(plan(s, train, 3, top, pinned, root));
+    top = align_up(plan(s, samp, 1, top, pinned, root));
     /* views share their owner's buffer */
     for (size_t id = 0; id < n; id++)
         if (g->n[id].op == OP_RESHAPE) s->off[id] = s->off[owner(g, (int)id)];

@@ -1,0 +1,1218 @@
+/* opcheck.c: the op-level test suite of ganc.
+ *
+ * For every row of the op table (compiler/ops.h) it builds small graphs and
+ * runs up to two checks per graph, printing one TAP-style line each:
+ *   grad/<op>[/variant]    gradients from grad_build, evaluated on the
+ *                          reference interpreter, against central differences
+ *                          of the interpreter (ops with a gradient rule);
+ *   kernel/<op>[/variant]  the graph with its gradient nodes compiled by
+ *                          sched_graph + cg_module, JIT-compiled with MCJIT,
+ *                          against the interpreter (every op).
+ * plus wide-range checks of the transcendental kernels and
+ *   simplify/<form>        simplify() rewrites the literal GAN objectives into
+ *                          stable forms that keep their values.
+ * An op of the table without any check is a failure ("no check"), so adding
+ * an op without a test fails the suite.  Exits 1 if any check failed.
+ * Usage: build/opcheck [-v]   (-v: also print passing details)
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <llvm-c/Core.h>
+#include <llvm-c/ExecutionEngine.h>
+#include <llvm-c/Support.h>
+#include <llvm-c/Target.h>
+#include <llvm-c/TargetMachine.h>
+#include "ganc.h"
+#include "cg.h"
+#include "ganrt.h"
+
+static const Loc L = {"opcheck", 0, 0, 0};
+static int verbose;
+/* Counters shared with the child processes each case runs in. */
+typedef struct {
+    int pass, fail;
+    int64_t par_calls;          /* ganrt_parallel calls: the split path ran */
+    int op_checks[OP_COUNT];    /* checks run per op */
+} Counts;
+static Counts *C;
+
+/* ---------- results ---------- */
+
+static void result(int ok, const char *name, const char *detail)
+{
+    if (ok) C->pass++; else C->fail++;
+    printf("%sok - %s%s%s\n", ok ? "" : "not ", name, detail && detail[0] && (!ok || verbose) ? ": " : "",
+           detail && (!ok || verbose) ? detail : "");
+    fflush(stdout);
+}
+
+/* ---------- isolation: every case runs in a child process ----------
+ * An internal error (ir_die -> abort) or a crash in one case is reported as
+ * that case's failure and the suite goes on:
+ *     ISOLATED(op, label) { ...the case... }
+ */
+static int isolate_begin(Op op, const char *label)
+{
+    fflush(stdout);
+    fflush(stderr);
+    FILE *err = tmpfile();
+    pid_t pid = fork();
+    if (pid < 0) { perror("opcheck: fork"); exit(2); }
+    if (pid == 0) {
+        if (err) dup2(fileno(err), 2);
+        return 1;
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        char msg[400] = "", name[300];
+        if (err) {
+            rewind(err);
+            size_t n = fread(msg, 1, sizeof msg - 1, err);
+            msg[n] = 0;
+            for (char *q = msg; *q; q++) if (*q == '\n') *q = ' ';
+        }
+        snprintf(name, sizeof name, "%s: crashed (%s %d)", label, WIFSIGNALED(st) ? "signal" : "exit",
+                 WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+        C->fail++;
+        C->op_checks[op]++;
+        printf("not ok - %s%s%s\n", name, msg[0] ? ": " : "", msg);
+        fflush(stdout);
+    }
+    if (err) fclose(err);
+    return 0;
+}
+
+static int isolate_end(void)
+{
+    fflush(stdout);
+    fflush(stderr);
+    _exit(0);
+}
+
+/* A label for ISOLATED, formatted (static buffer: used at once). */
+static const char *labf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static const char *labf(const char *fmt, ...)
+{
+    static char buf[300];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    return buf;
+}
+
+#define ISOLATED(op, label) for (int once_ = isolate_begin(op, label); once_; once_ = isolate_end())
+
+/* ---------- random values (xorshift64*, fixed seed: reproducible) ---------- */
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+
+static double u01(void)
+{
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return (double)((rng_state * 2685821657736338717ull) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* Values are rounded to float so the compiled kernels and the interpreter
+ * see the same inputs. */
+static double fl(double v) { return (double)(float)v; }
+
+/* ---------- a test graph with preset source values ---------- */
+
+#define MAXN 4096
+typedef struct {
+    Graph *g;
+    double *pre[MAXN];   /* preset values of INPUT/PARAM/DROPMASK nodes, by id */
+    char diff[MAXN];     /* differentiate w.r.t. this source */
+} T;
+
+static T *t_new(void)
+{
+    T *t = calloc(1, sizeof *t);
+    if (!t) abort();
+    t->g = ir_new();
+    return t;
+}
+
+static void t_free(T *t)
+{
+    for (int k = 0; k < MAXN; k++) free(t->pre[k]);
+    ir_free(t->g);
+    free(t);
+}
+
+static int is_preset(Op op) { return op == OP_INPUT || op == OP_PARAM || op == OP_DROPMASK; }
+
+/* A source of shape s with values uniform in [lo, hi], times a random sign
+ * if sym (so sym with lo > 0 keeps values away from 0). */
+static int t_src(T *t, Op op, Shape s, double lo, double hi, int sym, int diff)
+{
+    int id = ir_source(t->g, op, s, NULL, NULL, NULL, L);
+    if (id < 0 || id >= MAXN) abort();
+    int64_t n = ir_numel(s);
+    t->pre[id] = malloc((size_t)(n ? n : 1) * sizeof(double));
+    if (!t->pre[id]) abort();
+    for (int64_t e = 0; e < n; e++) {
+        double v = lo + (hi - lo) * u01();
+        if (sym && u01() < 0.5) v = -v;
+        t->pre[id][e] = fl(v);
+    }
+    t->diff[id] = (char)diff;
+    return id;
+}
+
+/* Differentiable operands alternate between PARAM and INPUT nodes. */
+static int t_var(T *t, Shape s, double lo, double hi, int sym)
+{
+    static int flip;
+    flip ^= 1;
+    return t_src(t, flip ? OP_PARAM : OP_INPUT, s, lo, hi, sym, 1);
+}
+
+/* A dropout mask preset to random 0 / 1/(1-p) values. */
+static int t_mask(T *t, Shape s, double p)
+{
+    double f[2] = {p, 0};
+    int id = ir_source(t->g, OP_DROPMASK, s, f, NULL, NULL, L);
+    if (id < 0 || id >= MAXN) abort();
+    int64_t n = ir_numel(s);
+    t->pre[id] = malloc((size_t)(n ? n : 1) * sizeof(double));
+    if (!t->pre[id]) abort();
+    for (int64_t e = 0; e < n; e++) t->pre[id][e] = u01() < p ? 0 : fl(1 / (1 - p));
+    return id;
+}
+
+static int un_f(Graph *g, Op op, int a, double f0)
+{
+    double f[2] = {f0, 0};
+    int id = ir_add(g, op, &a, 1, f, NULL, L);
+    if (id < 0) { fprintf(stderr, "opcheck: %s\n", g->err); abort(); }
+    return id;
+}
+
+static int bin_f(Graph *g, Op op, int a, int b, double f0)
+{
+    double f[2] = {f0, 0};
+    int in[2] = {a, b};
+    int id = ir_add(g, op, in, 2, f, NULL, L);
+    if (id < 0) { fprintf(stderr, "opcheck: %s\n", g->err); abort(); }
+    return id;
+}
+
+static int must(Graph *g, int id)
+{
+    if (id < 0) { fprintf(stderr, "opcheck: graph construction: %s\n", g->err); abort(); }
+    return id;
+}
+
+/* ---------- the interpreter ---------- */
+
+/* Evaluates the first `len` nodes of g with sources preset from pre[];
+ * the result is freed with interp_done. */
+static double **interp_eval(const Graph *g, int len, double *const *pre)
+{
+    Graph view = *g;
+    view.len = len;
+    double **v = calloc((size_t)len + 1, sizeof *v);
+    if (!v) abort();
+    for (int id = 0; id < len; id++)
+        if (is_preset(g->n[id].op)) v[id] = pre[id];
+    interp_run(&view, v);
+    return v;
+}
+
+static void interp_done(const Graph *g, int len, double **v)
+{
+    Graph view = *g;
+    view.len = len;
+    interp_free(&view, v);
+    free(v);
+}
+
+/* ---------- the JIT ---------- */
+
+static LLVMTargetMachineRef tm;
+static int vw;
+static char *host_cpu, *host_features;
+
+/* The runtime's thread pool, here: three uneven chunks run in reverse order,
+ * empty chunks included, to exercise every kernel's [lo, hi) handling. */
+void ganrt_parallel(GanrtKernel k, float *arena, int64_t n, int64_t grain)
+{
+    int64_t c1 = n / 7, c2 = n * 3 / 5;
+    C->par_calls++;
+    k(arena, c2, n);
+    k(arena, c1, c2);
+    k(arena, 0, c1);
+}
+
+static void sched_free(Schedule *s)
+{
+    for (int q = 0; q < SEC_COUNT; q++) {
+        for (int k = 0; k < s->sec[q].n; k++) {
+            free(s->sec[q].k[k].members);
+            free(s->sec[q].k[k].out);
+        }
+        free(s->sec[q].k);
+    }
+    free(s->off);
+    free(s);
+}
+
+/* Compiles outs[] of g and runs the result on the sources pre[];
+ * res[k] receives a malloc'd float copy of outs[k].  Returns 0 with a
+ * message in err on failure. */
+static int jit_run(Graph *g, const int *outs, int n, double *const *pre, uint32_t seed, float **res, char *err,
+                   size_t errn)
+{
+    Schedule *s = sched_graph(g, outs, n);
+    if (getenv("OPCHECK_DEBUG")) {
+        ir_print(stderr, g, NULL, 0);
+        sched_print(stderr, s);
+        for (int id = 0; id < g->len; id++) fprintf(stderr, "  off[%%%d] = %lld\n", id, (long long)s->off[id]);
+    }
+    LLVMContextRef cx = LLVMContextCreate();
+    LLVMModuleRef m = cg_module(s, cx, tm, vw);
+    for (LLVMValueRef fn = LLVMGetFirstFunction(m); fn; fn = LLVMGetNextFunction(fn))
+        if (!LLVMIsDeclaration(fn)) {
+            LLVMAddTargetDependentFunctionAttr(fn, "target-cpu", host_cpu);
+            LLVMAddTargetDependentFunctionAttr(fn, "target-features", host_features);
+        }
+    if (!cg_optimize(m, tm)) {
+        snprintf(err, errn, "cg_optimize failed");
+        LLVMDisposeModule(m);
+        LLVMContextDispose(cx);
+        sched_free(s);
+        return 0;
+    }
+    struct LLVMMCJITCompilerOptions o;
+    LLVMInitializeMCJITCompilerOptions(&o, sizeof o);
+    o.OptLevel = 2;
+    LLVMExecutionEngineRef ee;
+    char *msg = NULL;
+    if (LLVMCreateMCJITCompilerForModule(&ee, m, &o, sizeof o, &msg)) {
+        snprintf(err, errn, "MCJIT: %s", msg ? msg : "?");
+        LLVMDisposeMessage(msg);
+        LLVMContextDispose(cx);
+        sched_free(s);
+        return 0;
+    }
+    uint64_t addr = LLVMGetFunctionAddress(ee, "ganc_g_forward");
+    if (!addr) {
+        snprintf(err, errn, "no ganc_g_forward");
+        LLVMDisposeExecutionEngine(ee);
+        LLVMContextDispose(cx);
+        sched_free(s);
+        return 0;
+    }
+    void (*fwd)(float *) = (void (*)(float *))(uintptr_t)addr;
+    size_t bytes = ((size_t)s->arena * sizeof(float) + 63) / 64 * 64;
+    float *arena = aligned_alloc(64, bytes ? bytes : 64);
+    if (!arena) abort();
+    /* NaN everywhere (reading memory nothing wrote shows), zero scalars */
+    for (int64_t e = 0; e < s->arena; e++) arena[e] = NAN;
+    for (int k = 0; k < GANRT_S_COUNT; k++) arena[s->scalars + k] = 0;
+    memcpy(&arena[s->scalars + GANRT_S_SEED], &seed, sizeof seed);
+    for (int id = 0; id < g->len; id++)
+        if (g->n[id].op == OP_INPUT || g->n[id].op == OP_PARAM) {
+            if (s->off[id] < 0) continue;
+            for (int64_t e = 0; e < ir_numel(g->n[id].shape); e++) arena[s->off[id] + e] = (float)pre[id][e];
+        }
+    fwd(arena);
+    int ok = 1;
+    for (int k = 0; k < n; k++) {
+        int64_t len = ir_numel(g->n[outs[k]].shape);
+        res[k] = malloc((size_t)(len ? len : 1) * sizeof(float));
+        if (!res[k]) abort();
+        if (s->off[outs[k]] < 0) {
+            snprintf(err, errn, "output %%%d has no arena offset", outs[k]);
+            ok = 0;
+            for (int64_t e = 0; e < len; e++) res[k][e] = NAN;
+            continue;
+        }
+        memcpy(res[k], arena + s->off[outs[k]], (size_t)len * sizeof(float));
+    }
+    free(arena);
+    LLVMDisposeExecutionEngine(ee);
+    LLVMContextDispose(cx);
+    sched_free(s);
+    return ok;
+}
+
+/* ---------- comparison ---------- */
+
+enum { TOL_MAX1, TOL_REL };   /* |a-b| <= tol*max(1,|b|)  or  tol*|b| (+1e-37) */
+
+static int close_enough(double a, double b, double tol, int mode)
+{
+    if (isnan(b)) return isnan(a);
+    if (isinf(b)) return a == b;
+    if (!isfinite(a)) return 0;
+    double scale = mode == TOL_MAX1 ? fmax(1, fabs(b)) : fabs(b);
+    return fabs(a - b) <= tol * scale + (mode == TOL_REL ? 1e-37 : 0);
+}
+
+/* Compares float results with the interpreter's doubles; on a mismatch
+ * appends the first bad element to err and returns 0. */
+/* Index of the small-shape element that big-shape element e maps to. */
+static int64_t map_index(Shape big, MapMode m, int64_t e)
+{
+    int64_t inner = 1;
+    switch (m) {
+    case MAP_SCALAR: return 0;
+    case MAP_BATCH: return e % (ir_numel(big) / big.d[0]);
+    case MAP_ROW: return e / (ir_numel(big) / big.d[0]);
+    case MAP_CHANNEL:
+        for (int k = 2; k < big.rank; k++) inner *= big.d[k];
+        return (e / inner) % big.d[1];
+    }
+    return 0;
+}
+
+/* A sum's rounding error scales with the sum of the magnitudes of its terms,
+ * not with its value: the tolerance of a reduce_sum element is relative to
+ * that (v: the interpreter's values of the graph). */
+static int compare(const Graph *g, int id, const float *a, double *const *v, double tol, int mode, char *err,
+                   size_t errn)
+{
+    const double *b = v[id];
+    int64_t n = ir_numel(g->n[id].shape), bad = 0, first = -1;
+    double *mag = NULL;
+    if (g->n[id].op == OP_REDUCE) {
+        int in = g->n[id].in[0];
+        Shape as = g->n[in].shape;
+        mag = calloc((size_t)(n ? n : 1), sizeof *mag);
+        if (!mag) abort();
+        for (int64_t e = 0; e < ir_numel(as); e++) mag[map_index(as, (MapMode)g->n[id].i[0], e)] += fabs(v[in][e]);
+    }
+    for (int64_t e = 0; e < n; e++)
+        if (mag ? !(fabs(a[e] - b[e]) <= tol * fmax(1, mag[e])) : !close_enough(a[e], b[e], tol, mode)) {
+            if (first < 0) first = e;
+            bad++;
+        }
+    if (!bad) { free(mag); return 1; }
+    char sb[64];
+    size_t o = strlen(err);
+    snprintf(err + o, errn - o, "%s%%%d %s %s: %lld/%lld elements differ, first [%lld] got %.9g want %.9g",
+             o ? "; " : "", id, ir_ops[g->n[id].op].name, ir_shape_str(g->n[id].shape, sb, sizeof sb),
+             (long long)bad, (long long)n, (long long)first, (double)a[first], b[first]);
+    free(mag);
+    return 0;
+}
+
+/* ---------- kernel check ---------- */
+
+static Graph *graph_clone(const Graph *g)
+{
+    Graph *c = ir_new();
+    *c = *g;
+    c->cap = g->len ? g->len : 1;
+    c->n = malloc((size_t)c->cap * sizeof *c->n);
+    if (!c->n) abort();
+    memcpy(c->n, g->n, (size_t)g->len * sizeof *c->n);
+    return c;
+}
+
+/* Compiles outs0[] of t's graph and compares with the interpreter.
+ * Products with b transposed are lowered first (simplify_lower), as
+ * sched_build does: the compiled product reads b row-major.  Dropout masks
+ * are computed by the kernel from the seed, so they are made outputs too and
+ * the interpreter is rerun with the kernel's masks (checked to be 0 or
+ * 1/(1-p)). */
+static int kernel_check(T *t, const int *outs0, int n0, const char *name, double tol, int mode)
+{
+    Graph *g = t->g, *kg = g;
+    char err[1024] = "";
+    int n = 0, nr = 0, lower = 0, ok = 1;
+    int *roots = malloc(((size_t)g->len + (size_t)n0 + 1) * sizeof *roots);
+    if (!roots) abort();
+    for (int k = 0; k < n0; k++) roots[n++] = outs0[k];
+    for (int id = 0; id < g->len; id++) {
+        if (g->n[id].op == OP_DROPMASK) roots[n++] = id;
+        if (g->n[id].op == OP_MATMUL && g->n[id].i[1]) lower = 1;
+    }
+    nr = n;
+    double **kpre;
+    if (lower) {
+        for (int id = 0; id < g->len; id++)
+            if (is_preset(g->n[id].op)) roots[nr++] = id;
+        kg = graph_clone(g);
+        simplify_lower(&kg, roots, nr);
+        kpre = calloc((size_t)kg->len + 1, sizeof *kpre);
+        if (!kpre) abort();
+        int q = n;
+        for (int id = 0; id < g->len; id++)
+            if (is_preset(g->n[id].op)) kpre[roots[q++]] = t->pre[id];
+        for (int id = 0; id < kg->len; id++)
+            if (kg->n[id].op == OP_MATMUL && kg->n[id].i[1]) {
+                snprintf(err, sizeof err, "simplify_lower left a product with b transposed");
+                ok = 0;
+            }
+    } else {
+        kpre = calloc((size_t)g->len + 1, sizeof *kpre);
+        if (!kpre) abort();
+        for (int id = 0; id < g->len; id++) kpre[id] = t->pre[id];
+    }
+    float **res = calloc((size_t)n + 1, sizeof *res);
+    double **own = calloc((size_t)kg->len + 1, sizeof *own);
+    if (!res || !own) abort();
+    if (ok) ok = jit_run(kg, roots, n, kpre, 0x5EED1234u, res, err, sizeof err);
+    if (ok) {
+        /* the kernel's masks become the interpreter's */
+        for (int k = n0; k < n; k++) {
+            int id = roots[k];
+            int64_t len = ir_numel(kg->n[id].shape);
+            float keep = (float)(1 / (1 - kg->n[id].f[0]));
+            own[id] = malloc((size_t)(len ? len : 1) * sizeof(double));
+            if (!own[id]) abort();
+            for (int64_t e = 0; e < len; e++) {
+                own[id][e] = res[k][e];
+                if (res[k][e] != 0 && res[k][e] != keep && ok) {
+                    snprintf(err, sizeof err, "dropout mask value %.9g is neither 0 nor %.9g", (double)res[k][e],
+                             (double)keep);
+                    ok = 0;
+                }
+            }
+            kpre[id] = own[id];
+        }
+        double **v = interp_eval(kg, kg->len, kpre);
+        for (int k = 0; k < n0; k++)
+            if (!compare(kg, roots[k], res[k], v, tol, mode, err, sizeof err)) ok = 0;
+        interp_done(kg, kg->len, v);
+    }
+    char kname[256];
+    snprintf(kname, sizeof kname, "kernel/%s", name);
+    if (lower && ok && verbose) snprintf(err, sizeof err, "lowered with simplify_lower");
+    result(ok, kname, err);
+    for (int k = 0; k < n; k++) free(res[k]);
+    for (int id = 0; id < kg->len; id++) free(own[id]);
+    free(res); free(own); free(kpre); free(roots);
+    if (kg != g) ir_free(kg);
+    return ok;
+}
+
+/* ---------- gradient check ---------- */
+
+/* Max over elements of |analytic - numeric| / max(1, |numeric|). */
+static int grad_check(T *t, int loss, int lenF, const int *wrt, const int *grads, int nw, const char *name)
+{
+    Graph *g = t->g;
+    double **v = interp_eval(g, g->len, t->pre);
+    double worst = 0;
+    char where[200] = "";
+    for (int k = 0; k < nw; k++) {
+        int w = wrt[k];
+        int64_t len = ir_numel(g->n[w].shape);
+        if (!ir_shape_eq(g->n[grads[k]].shape, g->n[w].shape)) {
+            char err[300], b1[64], b2[64];
+            snprintf(err, sizeof err, "gradient of %%%d has shape %s, the input %s", w,
+                     ir_shape_str(g->n[grads[k]].shape, b1, sizeof b1), ir_shape_str(g->n[w].shape, b2, sizeof b2));
+            char gname[256];
+            snprintf(gname, sizeof gname, "grad/%s", name);
+            result(0, gname, err);
+            interp_done(g, g->len, v);
+            return 0;
+        }
+        for (int64_t e = 0; e < len; e++) {
+            double x = t->pre[w][e], h = 1e-6 * fmax(1, fabs(x)), lp, lm;
+            t->pre[w][e] = x + h;
+            double **vp = interp_eval(g, lenF, t->pre);
+            lp = vp[loss][0];
+            interp_done(g, lenF, vp);
+            t->pre[w][e] = x - h;
+            double **vm = interp_eval(g, lenF, t->pre);
+            lm = vm[loss][0];
+            interp_done(g, lenF, vm);
+            t->pre[w][e] = x;
+            double num = (lp - lm) / (2 * h), ana = v[grads[k]][e];
+            double r = fabs(ana - num) / fmax(1, fabs(num));
+            if (!(r <= worst)) {
+                worst = r;
+                snprintf(where, sizeof where, "d/d%%%d[%lld]: analytic %.10g, numeric %.10g", w, (long long)e, ana, num);
+            }
+        }
+    }
+    interp_done(g, g->len, v);
+    char gname[256], err[300];
+    snprintf(gname, sizeof gname, "grad/%s", name);
+    snprintf(err, sizeof err, "max rel error %.3g (%s)", worst, where);
+    int ok = worst < 1e-5;
+    result(ok, gname, err);
+    return ok;
+}
+
+/* The two checks of one graph whose op under test produced `out`.
+ *   GRAD   build loss = sum(out * R) and its gradients w.r.t. every
+ *          differentiable source (the kernel check then covers them);
+ *   FD     also compare them with central differences (off for big graphs);
+ *   KERNEL the compiled-kernel check. */
+enum { GRAD = 1, FD = 2, KERNEL = 4, ALL = 7 };
+
+static void check(T *t, Op op, int out, const char *variant, int flags, double tol)
+{
+    Graph *g = t->g;
+    char name[200];
+    snprintf(name, sizeof name, "%s%s%s", ir_ops[op].name, variant && variant[0] ? "/" : "", variant ? variant : "");
+    int outs[80], n = 0;
+    outs[n++] = out;
+    if (flags & GRAD) {
+        int wrt[32], grads[32], nw = 0;
+        int R = t_src(t, OP_INPUT, g->n[out].shape, 0.5, 1.5, 1, 0);
+        int loss = ir_reduce(g, ir_bin(g, OP_MUL, out, R, L), MAP_SCALAR, L);
+        int lenF = g->len;
+        for (int id = 0; id < lenF && nw < 32; id++)
+            if (is_preset(g->n[id].op) && t->diff[id]) wrt[nw++] = id;
+        grad_build(g, loss, wrt, nw, grads, NULL);
+        if (flags & FD) grad_check(t, loss, lenF, wrt, grads, nw, name);
+        outs[n++] = loss;
+        for (int k = 0; k < nw; k++) outs[n++] = grads[k];
+    }
+    if (flags & KERNEL) kernel_check(t, outs, n, name, tol, TOL_MAX1);
+    C->op_checks[op]++;
+}
+
+/* ---------- shapes ---------- */
+
+static const char *sstr(Shape s)
+{
+    static char buf[8][64];
+    static int k;
+    k = (k + 1) % 8;
+    return ir_shape_str(s, buf[k], sizeof buf[k]);
+}
+
+#define S0 ir_shape(0)
+#define S1(a) ir_shape(1, (int64_t)(a))
+#define S2(a, b) ir_shape(2, (int64_t)(a), (int64_t)(b))
+#define S3(a, b, c) ir_shape(3, (int64_t)(a), (int64_t)(b), (int64_t)(c))
+#define S4(a, b, c, d) ir_shape(4, (int64_t)(a), (int64_t)(b), (int64_t)(c), (int64_t)(d))
+
+static Shape elem_shapes[5];
+static void init_shapes(void)
+{
+    elem_shapes[0] = S2(3, 5);
+    elem_shapes[1] = S2(7, 1);
+    elem_shapes[2] = S2(5, 33);
+    elem_shapes[3] = S4(2, 3, 4, 5);
+    elem_shapes[4] = S0;
+}
+#define N_ELEM_SHAPES 5
+static const Shape BIG = {2, {300, 37}};   /* big enough for the parallel split */
+
+/* ---------- per-op cases ---------- */
+
+/* Operand domain of each elementwise op: uniform magnitude in [lo, hi],
+ * random sign if sym.  Kinks (relu, abs at 0) and poles (log, div) avoided. */
+typedef struct { double lo, hi; int sym; } Dom;
+
+static Dom dom_of(Op op, int operand)
+{
+    switch (op) {
+    case OP_RELU: case OP_LRELU: case OP_ABS: case OP_SIGN: case OP_RELU_GRAD: case OP_LRELU_GRAD:
+        return operand == 0 ? (Dom){0.1, 2, 1} : (Dom){0, 2, 1};
+    case OP_LOG: return (Dom){0.2, 4, 0};
+    case OP_DIV: return operand == 1 ? (Dom){0.5, 2, 1} : (Dom){0, 2, 1};
+    case OP_EXP: return (Dom){0, 3, 1};
+    case OP_SIGMOID: return (Dom){0, 4, 1};
+    case OP_TANH: return (Dom){0, 3, 1};
+    case OP_SOFTPLUS: return (Dom){0, 5, 1};
+    case OP_TANH_GRAD: return operand == 0 ? (Dom){0, 0.99, 1} : (Dom){0, 2, 1};
+    case OP_SIGM_GRAD: return operand == 0 ? (Dom){0.01, 0.99, 0} : (Dom){0, 2, 1};
+    default: return (Dom){0, 2, 1};
+    }
+}
+
+static int elem_node(T *t, Op op, int a, int b)
+{
+    double f0 = op == OP_LRELU || op == OP_LRELU_GRAD ? 0.2 : 0;
+    if (op == OP_AFFINE) return ir_affine(t->g, a, 1.7, -0.3, L);
+    return ir_ops[op].arity == 2 ? bin_f(t->g, op, a, b, f0) : un_f(t->g, op, a, f0);
+}
+
+static double op_tol(Op op)
+{
+    switch (op) {
+    case OP_EXP: case OP_LOG: case OP_TANH: case OP_SIGMOID: case OP_SOFTPLUS: return 2e-5;
+    default: return 1e-4;
+    }
+}
+
+static void elem_cases(Op op)
+{
+    int has_grad = ir_ops[op].has_grad, two = ir_ops[op].arity == 2;
+    int flags = has_grad ? ALL : KERNEL;
+    char lab[200];
+    for (int k = 0; k < N_ELEM_SHAPES; k++) {
+        Shape s = elem_shapes[k];
+        snprintf(lab, sizeof lab, "%s/%s", ir_ops[op].name, sstr(s));
+        ISOLATED(op, lab) {
+        T *t = t_new();
+        Dom d0 = dom_of(op, 0), d1 = dom_of(op, 1);
+        int a = t_var(t, s, d0.lo, d0.hi, d0.sym);
+        int b = two ? t_var(t, s, d1.lo, d1.hi, d1.sym) : -1;
+        if (op == OP_SIGN)   /* sign(0) = 0 too */
+            for (int64_t e = 0; e < ir_numel(s); e += 3) t->pre[a][e] = 0;
+        check(t, op, elem_node(t, op, a, b), sstr(s), flags, op_tol(op));
+        t_free(t);
+        }
+    }
+    /* both operands the same node: the gradient accumulates */
+    snprintf(lab, sizeof lab, "%s/same-operand", ir_ops[op].name);
+    if (two && has_grad) ISOLATED(op, lab) {
+        T *t = t_new();
+        Dom d = op == OP_DIV ? dom_of(op, 1) : dom_of(op, 0);
+        int a = t_var(t, S2(3, 5), d.lo, d.hi, d.sym);
+        check(t, op, elem_node(t, op, a, a), "same-operand", ALL, op_tol(op));
+        t_free(t);
+    }
+    /* used twice: out feeds both the loss and a second op */
+    snprintf(lab, sizeof lab, "%s/fan-out", ir_ops[op].name);
+    if (has_grad) ISOLATED(op, lab) {
+        T *t = t_new();
+        Dom d0 = dom_of(op, 0), d1 = dom_of(op, 1);
+        int a = t_var(t, S2(4, 6), d0.lo, d0.hi, d0.sym);
+        int b = two ? t_var(t, S2(4, 6), d1.lo, d1.hi, d1.sym) : -1;
+        int y = elem_node(t, op, a, b);
+        int z = ir_bin(t->g, OP_ADD, y, ir_un(t->g, OP_SQUARE, y, L), L);
+        check(t, op, z, "fan-out", ALL, op_tol(op));
+        t_free(t);
+    }
+    /* big: the parallel split, gradients compiled but not differenced */
+    snprintf(lab, sizeof lab, "%s/big", ir_ops[op].name);
+    ISOLATED(op, lab) {
+        T *t = t_new();
+        Dom d0 = dom_of(op, 0), d1 = dom_of(op, 1);
+        int a = t_var(t, BIG, d0.lo, d0.hi, d0.sym);
+        int b = two ? t_var(t, BIG, d1.lo, d1.hi, d1.sym) : -1;
+        check(t, op, elem_node(t, op, a, b), "big[300,37]", has_grad ? GRAD | KERNEL : KERNEL, op_tol(op));
+        t_free(t);
+    }
+}
+
+/* Wide-range checks of the transcendental kernels against libm (doubles). */
+static void wide_case(Op op, double lo, double hi, int logscale, int mode)
+{
+    char lab[200];
+    snprintf(lab, sizeof lab, "%s/range[%g,%g]", ir_ops[op].name, lo, hi);
+    ISOLATED(op, lab) {
+    T *t = t_new();
+    Shape s = S2(100, 100);
+    int x = t_src(t, OP_INPUT, s, 0, 1, 0, 0);
+    for (int64_t e = 0; e < ir_numel(s); e++) {
+        double u = (double)e / (double)(ir_numel(s) - 1);
+        t->pre[x][e] = fl(logscale ? exp(log(lo) + u * (log(hi) - log(lo))) : lo + u * (hi - lo));
+    }
+    int y = un_f(t->g, op, x, 0);
+    char name[200];
+    snprintf(name, sizeof name, "%s/range[%g,%g]", ir_ops[op].name, lo, hi);
+    kernel_check(t, &y, 1, name, 2e-5, mode);
+    C->op_checks[op]++;
+    t_free(t);
+    }
+}
+
+static void special_case(Op op, const double *xs, const double *want, int n)
+{
+    char lab[200];
+    snprintf(lab, sizeof lab, "%s/special", ir_ops[op].name);
+    ISOLATED(op, lab) {
+    T *t = t_new();
+    int x = t_src(t, OP_INPUT, S1(n), 0, 1, 0, 0);
+    for (int k = 0; k < n; k++) t->pre[x][k] = xs[k];
+    int y = un_f(t->g, op, x, 0);
+    char name[200], err[600] = "";
+    float *res[1] = {NULL};
+    snprintf(name, sizeof name, "kernel/%s/special", ir_ops[op].name);
+    int ok = jit_run(t->g, &y, 1, t->pre, 1, res, err, sizeof err);
+    for (int k = 0; k < n && ok; k++) {
+        double a = res[0][k], w = want[k];
+        /* exp: relative (exp(-100) ~ 0); else relative to max(1, |want|) */
+        int good = isinf(w) ? a == w : isnan(w) ? isnan(a) : fabs(a - w) <= 1e-6 * fmax(op == OP_EXP ? 1e-24 : 1, fabs(w));
+        if (!good) {
+            snprintf(err, sizeof err, "%s(%g) = %.9g, want %.9g", ir_ops[op].name, xs[k], a, w);
+            ok = 0;
+        }
+    }
+    result(ok, name, err);
+    free(res[0]);
+    C->op_checks[op]++;
+    t_free(t);
+    }
+}
+
+static void transcendental_cases(void)
+{
+    wide_case(OP_LOG, 1e-30, 1e30, 1, TOL_MAX1);
+    wide_case(OP_LOG, 0.5, 2, 0, TOL_MAX1);
+    wide_case(OP_EXP, -80, 80, 0, TOL_REL);
+    wide_case(OP_EXP, -1, 1, 0, TOL_REL);
+    wide_case(OP_TANH, -30, 30, 0, TOL_MAX1);
+    wide_case(OP_TANH, -1, 1, 0, TOL_REL);
+    wide_case(OP_SIGMOID, -30, 30, 0, TOL_MAX1);
+    wide_case(OP_SOFTPLUS, -30, 30, 0, TOL_MAX1);
+    double lx[] = {0, 1, INFINITY, 1e-30, 1e30}, lw[] = {-INFINITY, 0, INFINITY, log(1e-30), log(1e30)};
+    for (int k = 0; k < 5; k++) lx[k] = fl(lx[k]), lw[k] = log(lx[k]);
+    special_case(OP_LOG, lx, lw, 5);
+    double ex[] = {-100, 0, 1}, ew[] = {0, 1, exp(1.0)};
+    special_case(OP_EXP, ex, ew, 3);
+    double tx[] = {20, -20, 0, 50, -50}, tw[] = {1, -1, 0, 1, -1};
+    special_case(OP_TANH, tx, tw, 5);
+    double sx[] = {0, 50, -50}, sw[] = {0.5, 1, 1.0 / (1 + exp(50.0))};
+    special_case(OP_SIGMOID, sx, sw, 3);
+    double px[] = {0, 50, -50}, pw[] = {log(2.0), 50, log1p(exp(-50.0))};
+    special_case(OP_SOFTPLUS, px, pw, 3);
+}
+
+/* Sources: read back and consumed. */
+static void source_cases(Op op)
+{
+    ISOLATED(op, ir_ops[op].name)
+    if (op == OP_INPUT || op == OP_PARAM) {
+        T *t = t_new();
+        int x = t_src(t, op, S2(5, 33), 0, 2, 1, 0), y = t_src(t, op, S0, 0, 2, 1, 0);
+        int outs[3] = {x, ir_un(t->g, OP_NEG, x, L), ir_affine(t->g, y, 2, 1, L)};
+        kernel_check(t, outs, 3, ir_ops[op].name, 1e-4, TOL_MAX1);
+        C->op_checks[op]++;
+        t_free(t);
+    } else if (op == OP_CONST) {
+        T *t = t_new();
+        Graph *g = t->g;
+        int x = t_var(t, S2(3, 5), 0, 2, 1), w = t_var(t, S2(5, 7), 0, 2, 1);
+        int c = ir_const(g, 0.75, S2(3, 5), L), c0 = ir_const(g, -1.5, S0, L), cw = ir_const(g, 0.5, S2(5, 7), L);
+        int cc[2] = {c, x}, ci[3] = {1, 0, 0};
+        int outs[9] = {c, c0, ir_bin(g, OP_ADD, x, c, L), must(g, ir_matmul(g, c, w, 0, 0, L)),
+                       must(g, ir_matmul(g, x, cw, 0, 0, L)), must(g, ir_add(g, OP_CONCAT, cc, 2, NULL, ci, L)),
+                       ir_reduce(g, c, MAP_BATCH, L), ir_bcast(g, c0, S2(3, 5), MAP_SCALAR, L), ir_un(g, OP_TRANSPOSE, c, L)};
+        kernel_check(t, outs, 9, "const", 1e-4, TOL_MAX1);
+        C->op_checks[op]++;
+        t_free(t);
+    }
+}
+
+/* Dropout masks: the kernel's are checked by their statistics; preset masks
+ * take part in a gradient check. */
+static void dropmask_cases(void)
+{
+    const double ps[2] = {0.3, 0.5};
+    for (int q = 0; q < 2; q++) ISOLATED(OP_DROPMASK, labf("dropmask/stats/p=%g", ps[q])) {
+        double p = ps[q];
+        T *t = t_new();
+        Shape s = S2(100, 101);
+        int m1 = t_mask(t, s, p), m2 = t_mask(t, s, p);
+        int outs[2] = {m1, m2};
+        float *r1[2] = {0, 0}, *r2[2] = {0, 0};
+        char err[600] = "", name[100];
+        int ok = jit_run(t->g, outs, 2, t->pre, 12345, r1, err, sizeof err) &&
+                 jit_run(t->g, outs, 2, t->pre, 999, r2, err, sizeof err);
+        int64_t n = ir_numel(s), zeros = 0, bad = 0, same_nodes = 0, same_seed = 0;
+        float keep = (float)(1 / (1 - p));
+        for (int64_t e = 0; ok && e < n; e++) {
+            if (r1[0][e] != 0 && r1[0][e] != keep) bad++;
+            zeros += r1[0][e] == 0;
+            same_nodes += r1[0][e] == r1[1][e];
+            same_seed += r1[0][e] == r2[0][e];
+        }
+        double fz = (double)zeros / (double)n;
+        if (ok && bad) snprintf(err, sizeof err, "%lld values neither 0 nor %g", (long long)bad, (double)keep), ok = 0;
+        else if (ok && fabs(fz - p) > 0.05) snprintf(err, sizeof err, "zero fraction %.4f, p = %g", fz, p), ok = 0;
+        else if (ok && same_nodes == n) snprintf(err, sizeof err, "two mask nodes drew the same mask"), ok = 0;
+        else if (ok && same_seed == n) snprintf(err, sizeof err, "another seed drew the same mask"), ok = 0;
+        else if (ok) snprintf(err, sizeof err, "zero fraction %.4f for p = %g over %lld", fz, p, (long long)n);
+        snprintf(name, sizeof name, "kernel/dropmask/stats/p=%g", p);
+        result(ok, name, err);
+        for (int k = 0; k < 2; k++) free(r1[k]), free(r2[k]);
+        t_free(t);
+    }
+    /* a mask fused into its use, with the gradient through it */
+    ISOLATED(OP_DROPMASK, "dropmask/mul") {
+        T *t = t_new();
+        int x = t_var(t, S2(5, 33), 0, 2, 1), m = t_mask(t, S2(5, 33), 0.4);
+        check(t, OP_DROPMASK, ir_bin(t->g, OP_MUL, x, m, L), "mul", ALL, 1e-4);
+        t_free(t);
+    }
+    ISOLATED(OP_DROPMASK, "dropmask/mul-tanh-big") {
+        T *t = t_new();
+        int x = t_var(t, BIG, 0, 2, 1), m = t_mask(t, BIG, 0.25);
+        check(t, OP_DROPMASK, ir_un(t->g, OP_TANH, ir_bin(t->g, OP_MUL, m, x, L), L), "mul-tanh-big",
+              GRAD | KERNEL, 2e-5);
+        t_free(t);
+    }
+    C->op_checks[OP_DROPMASK]++;
+}
+
+static const char *map_names[4] = {"scalar", "batch", "channel", "row"};
+
+static Shape small_of(Shape big, MapMode m)
+{
+    switch (m) {
+    case MAP_SCALAR: return S0;
+    case MAP_BATCH: {
+        Shape r = {big.rank - 1, {0}};
+        for (int k = 1; k < big.rank; k++) r.d[k - 1] = big.d[k];
+        return r;
+    }
+    case MAP_CHANNEL: return S1(big.rank > 1 ? big.d[1] : 1);
+    case MAP_ROW: return S1(big.d[0]);
+    }
+    return S0;
+}
+
+static void bcast_reduce_cases(Op op)
+{
+    Shape bigs[6] = {S2(3, 5), S2(7, 1), S2(5, 33), S4(2, 3, 4, 5), S3(4, 6, 7), S2(150, 37)};
+    for (int m = 0; m < 4; m++)
+        for (int k = 0; k < 6; k++) {
+            Shape big = bigs[k];
+            char v[100];
+            int large = k == 5;
+            snprintf(v, sizeof v, "%s/%s", map_names[m], sstr(big));
+            int flags = large ? GRAD | KERNEL : ALL;
+            char lab[200];
+            snprintf(lab, sizeof lab, "%s/%s", ir_ops[op].name, v);
+            ISOLATED(op, lab) {
+            T *t = t_new();
+            if (op == OP_BCAST) {
+                int a = t_var(t, small_of(big, (MapMode)m), 0, 2, 1);
+                check(t, op, ir_bcast(t->g, a, big, (MapMode)m, L), v, flags, 1e-4);
+                /* not an output: fused as a load into its user */
+                if (!large) {
+                    T *t2 = t_new();
+                    int a2 = t_var(t2, small_of(big, (MapMode)m), 0, 2, 1), y = t_var(t2, big, 0, 2, 1);
+                    snprintf(v, sizeof v, "%s/%s/fused", map_names[m], sstr(big));
+                    check(t2, op, ir_bin(t2->g, OP_MUL, ir_bcast(t2->g, a2, big, (MapMode)m, L), y, L), v, ALL, 1e-4);
+                    t_free(t2);
+                }
+            } else {
+                int a = t_var(t, big, 0, 2, 1);
+                check(t, op, ir_reduce(t->g, a, (MapMode)m, L), v, flags, large ? 1e-3 : 1e-4);
+                /* of a computed value */
+                if (!large) {
+                    T *t2 = t_new();
+                    int a2 = t_var(t2, big, 0, 2, 1);
+                    snprintf(v, sizeof v, "%s/%s/of-tanh", map_names[m], sstr(big));
+                    check(t2, op, ir_reduce(t2->g, ir_un(t2->g, OP_TANH, a2, L), (MapMode)m, L), v, ALL, 1e-4);
+                    t_free(t2);
+                }
+            }
+            t_free(t);
+            }
+        }
+}
+
+static void matmul_cases(void)
+{
+    int mr = vw >= 16 ? 8 : 6, nr = 2 * vw;
+    struct { int64_t M, K, N; const char *what; } sz[] = {
+        {3, 5, 7, "small"}, {13, 19, 70, "tails"}, {1, 7, 9, "m1"}, {2 * mr, 11, 2 * nr, "exact-tiles"},
+        {mr + 1, 33, nr + 1, "tile+1"}, {5, 1, 3, "k1"}};
+    for (size_t q = 0; q < sizeof sz / sizeof sz[0]; q++)
+        for (int ta = 0; ta < 2; ta++)
+            for (int tb = 0; tb < 2; tb++) ISOLATED(OP_MATMUL, labf("matmul/%s%s%s", sz[q].what, ta ? "/ta" : "", tb ? "/tb" : "")) {
+                T *t = t_new();
+                int64_t M = sz[q].M, K = sz[q].K, N = sz[q].N;
+                int a = t_var(t, ta ? S2(K, M) : S2(M, K), 0, 2, 1);
+                int b = t_var(t, tb ? S2(N, K) : S2(K, N), 0, 2, 1);
+                char v[100];
+                snprintf(v, sizeof v, "%s[%lldx%lldx%lld]%s%s", sz[q].what, (long long)M, (long long)K, (long long)N,
+                         ta ? "/ta" : "", tb ? "/tb" : "");
+                check(t, OP_MATMUL, must(t->g, ir_matmul(t->g, a, b, ta, tb, L)), v, ALL, 1e-4);
+                t_free(t);
+            }
+    /* a·a^T with one operand node */
+    ISOLATED(OP_MATMUL, "matmul/same-operand") {
+    T *t = t_new();
+    int a = t_var(t, S2(6, 9), 0, 2, 1);
+    check(t, OP_MATMUL, must(t->g, ir_matmul(t->g, a, a, 0, 1, L)), "same-operand/tb", ALL, 1e-4);
+    t_free(t);
+    }
+}
+
+static void reshape_cases(void)
+{
+    struct { Shape from, to; const char *what; } c[] = {
+        {S3(3, 4, 5), S2(12, 5), ""}, {S3(3, 4, 5), S1(60), ""}, {S4(2, 3, 4, 5), S2(6, 20), ""},
+        {S2(5, 33), S3(5, 3, 11), ""}, {S2(7, 1), S1(7), ""}};
+    for (size_t q = 0; q < sizeof c / sizeof c[0]; q++)
+        for (int mode = 0; mode < 3; mode++) ISOLATED(OP_RESHAPE, labf("reshape/%s->%s/%d", sstr(c[q].from), sstr(c[q].to), mode)) {
+            T *t = t_new();
+            Graph *g = t->g;
+            int x = t_var(t, c[q].from, 0, 2, 1), y;
+            char v[100];
+            if (mode == 0) y = must(g, ir_reshape(g, x, c[q].to, L));
+            else if (mode == 1) y = must(g, ir_reshape(g, ir_un(g, OP_TANH, x, L), c[q].to, L));
+            else y = ir_un(g, OP_SQUARE, must(g, ir_reshape(g, must(g, ir_reshape(g, x, S1(ir_numel(c[q].from)), L)), c[q].to, L)), L);
+            snprintf(v, sizeof v, "%s->%s%s", sstr(c[q].from), sstr(c[q].to), mode == 0 ? "" : mode == 1 ? "/of-tanh" : "/chain");
+            check(t, OP_RESHAPE, y, v, ALL, 1e-4);
+            t_free(t);
+        }
+}
+
+/* The shape rule of ir.c gave node id the expected shape. */
+static void expect_shape(const Graph *g, int id, Shape want, const char *name)
+{
+    char b1[64], b2[64], err[200] = "", lab[300];
+    int ok = ir_shape_eq(g->n[id].shape, want);
+    if (!ok) snprintf(err, sizeof err, "%s, want %s", ir_shape_str(g->n[id].shape, b1, sizeof b1), ir_shape_str(want, b2, sizeof b2));
+    snprintf(lab, sizeof lab, "shape/%s", name);
+    result(ok, lab, err);
+}
+
+static void concat_cases(void)
+{
+    struct { Shape a, b; int ax; } c[] = {
+        {S2(3, 5), S2(4, 5), 0}, {S3(3, 4, 5), S3(3, 2, 5), 1}, {S2(3, 5), S2(3, 33), 1}, {S2(7, 1), S2(7, 2), 1},
+        {S3(2, 3, 4), S3(2, 3, 5), 2}, {S4(2, 3, 4, 5), S4(2, 3, 1, 5), 2}, {S2(150, 20), S2(150, 17), 1}};
+    for (size_t q = 0; q < sizeof c / sizeof c[0]; q++) ISOLATED(OP_CONCAT, labf("concat/axis%d/%s+%s", c[q].ax, sstr(c[q].a), sstr(c[q].b))) {
+        T *t = t_new();
+        int a = t_var(t, c[q].a, 0, 2, 1), b = t_var(t, c[q].b, 0, 2, 1);
+        int in[2] = {a, b}, i[3] = {c[q].ax, 0, 0};
+        char v[100];
+        snprintf(v, sizeof v, "axis%d/%s+%s", c[q].ax, sstr(c[q].a), sstr(c[q].b));
+        int y = must(t->g, ir_add(t->g, OP_CONCAT, in, 2, NULL, i, L));
+        Shape want = c[q].a;
+        want.d[c[q].ax] += c[q].b.d[c[q].ax];
+        char sn[200];
+        snprintf(sn, sizeof sn, "concat/%s", v);
+        expect_shape(t->g, y, want, sn);
+        check(t, OP_CONCAT, y, v,
+              ir_numel(c[q].a) > 1000 ? GRAD | KERNEL : ALL, 1e-4);
+        t_free(t);
+    }
+    ISOLATED(OP_CONCAT, "concat/same-operand") {
+    T *t = t_new();
+    int a = t_var(t, S3(2, 3, 4), 0, 2, 1), in[2] = {a, a}, i[3] = {1, 0, 0};
+    check(t, OP_CONCAT, must(t->g, ir_add(t->g, OP_CONCAT, in, 2, NULL, i, L)), "axis1/same-operand", ALL, 1e-4);
+    t_free(t);
+    }
+}
+
+static void slice_cases(void)
+{
+    struct { Shape a; int ax, start, len; } c[] = {
+        {S3(3, 10, 5), 1, 2, 4}, {S3(3, 10, 5), 1, 0, 4}, {S3(3, 10, 5), 1, 6, 4}, {S2(3, 33), 1, 5, 20},
+        {S3(2, 3, 9), 2, 3, 5}, {S4(2, 3, 9, 2), 2, 0, 8}, {S2(7, 5), 0, 1, 3}, {S2(150, 40), 1, 7, 30}};
+    for (size_t q = 0; q < sizeof c / sizeof c[0]; q++) ISOLATED(OP_SLICE, labf("slice/axis%d/%s[%d:%d]", c[q].ax, sstr(c[q].a), c[q].start, c[q].start + c[q].len)) {
+        T *t = t_new();
+        int a = t_var(t, c[q].a, 0, 2, 1), i[3] = {c[q].ax, c[q].start, 0};
+        Shape s = c[q].a;
+        s.d[c[q].ax] = c[q].len;
+        char v[100];
+        snprintf(v, sizeof v, "axis%d/%s[%d:%d]", c[q].ax, sstr(c[q].a), c[q].start, c[q].start + c[q].len);
+        int y = must(t->g, ir_add_shaped(t->g, OP_SLICE, a, s, i, L));
+        char sn[200];
+        snprintf(sn, sizeof sn, "slice/%s", v);
+        expect_shape(t->g, y, s, sn);
+        check(t, OP_SLICE, y, v,
+              ir_numel(c[q].a) > 1000 ? GRAD | KERNEL : ALL, 1e-4);
+        t_free(t);
+    }
+}
+
+static void transpose_cases(void)
+{
+    Shape c[] = {S2(5, 33), S2(37, 19), S2(1, 7), S2(7, 1), S2(300, 37)};
+    for (size_t q = 0; q < sizeof c / sizeof c[0]; q++) ISOLATED(OP_TRANSPOSE, labf("transpose/%s", sstr(c[q]))) {
+        T *t = t_new();
+        int a = t_var(t, c[q], 0, 2, 1);
+        check(t, OP_TRANSPOSE, ir_un(t->g, OP_TRANSPOSE, a, L), sstr(c[q]), ir_numel(c[q]) > 1000 ? GRAD | KERNEL : ALL,
+              1e-4);
+        t_free(t);
+    }
+}
+
+/* Runs the cases of op; returns 0 if the op has none. */
+static int op_cases(Op op)
+{
+    switch (op) {
+    case OP_INPUT: case OP_PARAM: case OP_CONST: source_cases(op); return 1;
+    case OP_DROPMASK: dropmask_cases(); return 1;
+    case OP_ADD: case OP_SUB: case OP_MUL: case OP_DIV: case OP_AFFINE: case OP_NEG: case OP_RELU: case OP_LRELU:
+    case OP_TANH: case OP_SIGMOID: case OP_LOG: case OP_EXP: case OP_SOFTPLUS: case OP_ABS: case OP_SQUARE:
+    case OP_RELU_GRAD: case OP_LRELU_GRAD: case OP_TANH_GRAD: case OP_SIGM_GRAD: case OP_SIGN:
+        elem_cases(op);
+        return 1;
+    case OP_BCAST: case OP_REDUCE: bcast_reduce_cases(op); return 1;
+    case OP_MATMUL: matmul_cases(); return 1;
+    case OP_RESHAPE: reshape_cases(); return 1;
+    case OP_CONCAT: concat_cases(); return 1;
+    case OP_SLICE: slice_cases(); return 1;
+    case OP_TRANSPOSE: transpose_cases(); return 1;
+    case OP_COUNT: break;
+    }
+    return 0;   /* a new op: give it cases above */
+}
+
+/* ---------- simplify keeps values ---------- */
+
+static int has_log_of_sigmoid(const Graph *g)
+{
+    for (int id = 0; id < g->len; id++) {
+        if (g->n[id].op != OP_LOG) continue;
+        const Node *a = &g->n[g->n[id].in[0]];
+        if (a->op == OP_SIGMOID) return 1;
+        if ((a->op == OP_AFFINE || a->op == OP_SUB) && g->n[a->in[a->n_in - 1]].op == OP_SIGMOID) return 1;
+    }
+    return 0;
+}
+
+static int count_op(const Graph *g, Op op)
+{
+    int n = 0;
+    for (int id = 0; id < g->len; id++) n += g->n[id].op == op;
+    return n;
+}
+
+/* form 0: log(sigmoid(t)); 1: log(affine(sigmoid(t), -1, 1)); 2: log(1 - sigmoid(t)) */
+static int literal_form(Graph *g, int t, int form)
+{
+    int s = ir_un(g, OP_SIGMOID, t, L);
+    if (form == 0) return ir_un(g, OP_LOG, s, L);
+    if (form == 1) return ir_un(g, OP_LOG, ir_affine(g, s, -1, 1, L), L);
+    return ir_un(g, OP_LOG, ir_bin(g, OP_SUB, ir_const(g, 1, g->n[t].shape, L), s, L), L);
+}
+
+static void simplify_cases(void)
+{
+    static const char *forms[3] = {"log(sigmoid(t))", "log(affine(sigmoid(t),-1,1))", "log(1-sigmoid(t))"};
+    for (int form = 0; form < 3; form++) ISOLATED(OP_LOG, forms[form]) {
+        /* moderate t: values kept, on the interpreter; then the gradient */
+        T *t = t_new();
+        Graph *g = t->g;
+        int x = t_src(t, OP_INPUT, S2(4, 9), 0, 15, 1, 1);
+        int y = literal_form(g, x, form);
+        double **v0 = interp_eval(g, g->len, t->pre);
+        int64_t n = ir_numel(g->n[y].shape);
+        double *want = malloc((size_t)n * sizeof *want);
+        if (!want) abort();
+        memcpy(want, v0[y], (size_t)n * sizeof *want);
+        interp_done(g, g->len, v0);
+        Graph *sg = graph_clone(g);
+        int roots[2] = {y, x};
+        simplify(&sg, roots, 2);
+        char err[600] = "", name[200];
+        int ok = 1;
+        if (has_log_of_sigmoid(sg)) snprintf(err, sizeof err, "a log of a sigmoid is left"), ok = 0;
+        else if (!count_op(sg, OP_SOFTPLUS)) snprintf(err, sizeof err, "no softplus in the simplified graph"), ok = 0;
+        else if (sg->n[roots[1]].op != OP_INPUT) snprintf(err, sizeof err, "the input root is not an input"), ok = 0;
+        if (ok) {
+            double **sp = calloc((size_t)sg->len + 1, sizeof *sp);
+            if (!sp) abort();
+            sp[roots[1]] = t->pre[x];
+            double **v1 = interp_eval(sg, sg->len, sp);
+            double worst = 0;
+            for (int64_t e = 0; e < n; e++) {
+                double r = fabs(v1[roots[0]][e] - want[e]) / fmax(1, fabs(want[e]));
+                if (!(r <= worst)) worst = r;
+            }
+            if (worst > 1e-8) snprintf(err, sizeof err, "value changed: max rel error %.3g", worst), ok = 0;
+            interp_done(sg, sg->len, v1);
+            free(sp);
+        }
+        snprintf(name, sizeof name, "simplify/%s", forms[form]);
+        result(ok, name, err);
+        /* the simplified graph's gradient and kernels */
+        if (ok) {
+            T *t2 = t_new();
+            ir_free(t2->g);
+            t2->g = sg;
+            sg = NULL;
+            t2->pre[roots[1]] = t->pre[x];
+            t->pre[x] = NULL;
+            t2->diff[roots[1]] = 1;
+            char v[100];
+            snprintf(v, sizeof v, "simplified/%s", forms[form]);
+            check(t2, OP_SOFTPLUS, roots[0], v, ALL, 2e-5);
+            t_free(t2);
+        }
+        ir_free(sg);
+        free(want);
+        t_free(t);
+
+        /* large |t|: the literal form overflows in float, the simplified kernel is finite */
+        t = t_new();
+        g = t->g;
+        x = t_src(t, OP_INPUT, S1(12), 0, 1, 0, 0);
+        const double big[12] = {50, -50, 100, -100, 80, -80, 30, -30, 17, -17, 0, 1e-3};
+        memcpy(t->pre[x], big, sizeof big);
+        y = literal_form(g, x, form);
+        float *lit[1] = {NULL}, *res[1] = {NULL};
+        err[0] = 0;
+        ok = jit_run(g, &y, 1, t->pre, 1, lit, err, sizeof err);
+        int lit_bad = 0;
+        for (int k = 0; ok && k < 12; k++) lit_bad += !isfinite(lit[0][k]);
+        sg = graph_clone(g);
+        roots[0] = y, roots[1] = x;
+        simplify(&sg, roots, 2);
+        double *sp[MAXN] = {0};
+        sp[roots[1]] = t->pre[x];
+        if (ok) ok = jit_run(sg, roots, 1, sp, 1, res, err, sizeof err);
+        if (ok) {
+            double **v1 = interp_eval(sg, sg->len, sp);
+            for (int k = 0; k < 12 && ok; k++) {
+                /* log sigmoid(t) = -softplus(-t); log(1 - sigmoid(t)) = -softplus(t) */
+                double tt = form == 0 ? -big[k] : big[k];
+                double exact = -(fmax(tt, 0) + log1p(exp(-fabs(tt))));
+                if (!isfinite(res[0][k])) snprintf(err, sizeof err, "t = %g: simplified kernel gives %g", big[k], (double)res[0][k]), ok = 0;
+                else if (!close_enough(res[0][k], exact, 2e-5, TOL_MAX1) || !close_enough(v1[roots[0]][k], exact, 1e-12, TOL_MAX1))
+                    snprintf(err, sizeof err, "t = %g: kernel %.9g, interpreter %.12g, exact %.12g", big[k], (double)res[0][k],
+                             v1[roots[0]][k], exact), ok = 0;
+            }
+            interp_done(sg, sg->len, v1);
+            if (ok) snprintf(err, sizeof err, "the literal form has %d non-finite values of 12 in float", lit_bad);
+        }
+        snprintf(name, sizeof name, "simplify/%s/large-t", forms[form]);
+        result(ok, name, err);
+        free(lit[0]); free(res[0]);
+        ir_free(sg);
+        t_free(t);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    verbose = argc > 1 && !strcmp(argv[1], "-v");
+    C = mmap(NULL, sizeof *C, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (C == MAP_FAILED) { perror("opcheck: mmap"); return 2; }
+    memset(C, 0, sizeof *C);
+    init_shapes();
+    LLVMLinkInMCJIT();
+    LLVMInitializeNativeTarget();
+    LLVMInitializeNativeAsmPrinter();
+    tm = cg_target(NULL, NULL, &vw);
+    host_cpu = LLVMGetHostCPUName();
+    host_features = LLVMGetHostCPUFeatures();
+    union { void (*f)(GanrtKernel, float *, int64_t, int64_t); void *p; } par = {.f = ganrt_parallel};
+    LLVMAddSymbol("ganrt_parallel", par.p);
+    printf("# opcheck: %d ops, host %s, vector width %d\n", (int)OP_COUNT, host_cpu, vw);
+
+    for (Op op = 0; op < OP_COUNT; op++) {
+        printf("# %s\n", ir_ops[op].name);
+        if (!op_cases(op)) C->op_checks[op] = 0;
+    }
+    printf("# transcendental kernels over wide ranges\n");
+    transcendental_cases();
+    printf("# simplify\n");
+    simplify_cases();
+    for (Op op = 0; op < OP_COUNT; op++)
+        if (!C->op_checks[op]) {
+            char name[100];
+            snprintf(name, sizeof name, "%s: no check", ir_ops[op].name);
+            result(0, name, "");
+        }
+    if (!C->par_calls) result(0, "ganrt_parallel was called", "no kernel took the parallel path");
+    printf("# %d passed, %d failed, %lld parallel splits\n", C->pass, C->fail, (long long)C->par_calls);
+    LLVMDisposeMessage(host_cpu);
+    LLVMDisposeMessage(host_features);
+    LLVMDisposeTargetMachine(tm);
+    return C->fail ? 1 : 0;
+}
