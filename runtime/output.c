@@ -1,0 +1,73 @@
+/* output.c: running G for samples and writing them.
+ *
+ * ganrt_generate() serves any number of rows from the compiled batch size
+ * B: it copies up to B noise rows to z (zero rows pad the last batch),
+ * calls g_sample and copies the rows it needs out of gout.
+ * Images ([C,H,W], values in [-1,1]) go to a PNG grid: `cols` images per
+ * row, 2 px black padding around and between, 3-channel PNG when C == 3,
+ * otherwise grayscale from channel 0, pixel = round((v + 1) * 127.5)
+ * clamped to 0..255.  Vectors go to CSV with a header ("x,y" for 2-D,
+ * else x0,x1,...) and one sample per line.
+ */
+#include "rt.h"
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stb/stb_image_write.h>
+
+int ganrt_is_image(const GanrtModel *m) { return m->data_rank == 3; }
+
+void ganrt_generate(const GanrtModel *m, float *arena, const float *z, int64_t rows, float *out)
+{
+    int64_t b = m->batch, nz = m->noise_dim, ns = ganrt_sample_floats(m);
+    for (int64_t i = 0; i < rows; i += b) {
+        int64_t k = rows - i < b ? rows - i : b;
+        memcpy(arena + m->z_offset, z + i * nz, (size_t)(k * nz) * sizeof(float));
+        memset(arena + m->z_offset + k * nz, 0, (size_t)((b - k) * nz) * sizeof(float));
+        m->g_sample(arena);
+        memcpy(out + i * ns, arena + m->gout_offset, (size_t)(k * ns) * sizeof(float));
+    }
+}
+
+void ganrt_write_grid(const char *path, const GanrtModel *m, const float *imgs, int64_t count,
+                      int cols)
+{
+    int64_t c = m->data_dim[0], h = m->data_dim[1], w = m->data_dim[2], comp = c == 3 ? 3 : 1;
+    if (cols < 1) cols = 1;
+    int64_t rows = (count + cols - 1) / cols, W = cols * (w + 2) + 2, H = rows * (h + 2) + 2;
+    if (W > 1 << 15 || H > 1 << 15) ganrt_die("%s: grid of %lldx%lld pixels is too large", path,
+                                              (long long)W, (long long)H);
+    unsigned char *px = calloc((size_t)(W * H * comp), 1);
+    if (!px) ganrt_die("out of memory");
+    for (int64_t n = 0; n < count; n++) {
+        const float *img = imgs + n * c * h * w;
+        int64_t x0 = 2 + (n % cols) * (w + 2), y0 = 2 + (n / cols) * (h + 2);
+        for (int64_t y = 0; y < h; y++)
+            for (int64_t x = 0; x < w; x++)
+                for (int64_t ch = 0; ch < comp; ch++) {
+                    double v = (img[(ch * h + y) * w + x] + 1.0) * 127.5;
+                    v = v != v ? 0 : v < 0 ? 0 : v > 255 ? 255 : v;
+                    px[((y0 + y) * W + x0 + x) * comp + ch] = (unsigned char)lround(v);
+                }
+    }
+    errno = 0;
+    if (!stbi_write_png(path, (int)W, (int)H, (int)comp, px, (int)(W * comp)))
+        ganrt_die("%s: cannot write PNG: %s", path, errno ? strerror(errno) : "write failed");
+    free(px);
+}
+
+void ganrt_write_points(const char *path, const GanrtModel *m, const float *pts, int64_t count)
+{
+    int64_t d = ganrt_sample_floats(m);
+    FILE *f = fopen(path, "w");
+    if (!f) ganrt_die("%s: cannot write: %s", path, strerror(errno));
+    for (int64_t k = 0; k < d; k++)
+        if (d == 2) fprintf(f, k ? ",y" : "x");
+        else fprintf(f, "%sx%lld", k ? "," : "", (long long)k);
+    fputc('\n', f);
+    for (int64_t i = 0; i < count; i++)
+        for (int64_t k = 0; k < d; k++)
+            fprintf(f, "%.6g%c", pts[i * d + k], k + 1 < d ? ',' : '\n');
+    if (ferror(f) | fclose(f)) ganrt_die("%s: cannot write: %s", path, strerror(errno));
+}
