@@ -464,10 +464,114 @@ static void mm_tile(Cg *c, const Node *nd, LLVMValueRef i0, LLVMValueRef n0, int
     }
 }
 
+/* Sums each of n = vw accumulator vectors; returns one vector whose lane q
+ * is the sum of acc[q].  A tree of shuffles: at each level two vectors of G
+ * groups of width W become one of 2G groups of width W/2. */
+static LLVMValueRef hsum_all(Cg *c, LLVMValueRef *acc)
+{
+    int n = c->vw;
+    LLVMValueRef v[64];
+    memcpy(v, acc, (size_t)n * sizeof *v);
+    for (int groups = 1, w = c->vw; n > 1; groups *= 2, w /= 2, n /= 2) {
+        for (int p = 0; p < n / 2; p++) {
+            LLVMValueRef lo[64], hi[64];
+            for (int g2 = 0; g2 < 2 * groups; g2++)
+                for (int l = 0; l < w / 2; l++) {
+                    int src = g2 < groups ? 0 : c->vw, g = g2 % groups;
+                    lo[g2 * (w / 2) + l] = ci32(c, src + g * w + l);
+                    hi[g2 * (w / 2) + l] = ci32(c, src + g * w + w / 2 + l);
+                }
+            LLVMValueRef a = LLVMBuildShuffleVector(c->b, v[2 * p], v[2 * p + 1], LLVMConstVector(lo, (unsigned)c->vw), "");
+            LLVMValueRef b = LLVMBuildShuffleVector(c->b, v[2 * p], v[2 * p + 1], LLVMConstVector(hi, (unsigned)c->vw), "");
+            v[p] = LLVMBuildFAdd(c->b, a, b, "hsum");
+        }
+    }
+    return v[0];
+}
+
+/* C[M,N] = A[M,K]·B[N,K]ᵀ as dot products along k: a tile of mr×nr outputs
+ * keeps mr*nr = vw vector accumulators; masked loads finish k. */
+static LLVMValueRef emit_matmul_nt(Cg *c, const Kernel *k, int64_t *items, int64_t *grain)
+{
+    const Schedule *s = c->s;
+    const Node *nd = &s->g->n[k->node];
+    int64_t M = nd->shape.d[0], N = nd->shape.d[1], K = s->g->n[nd->in[0]].shape.d[1];
+    int64_t oa = s->off[nd->in[0]], ob = s->off[nd->in[1]], oc = s->off[k->node];
+    int mr = c->vw >= 16 ? 4 : 2, nr = c->vw / mr;
+    int64_t nmb = (M + mr - 1) / mr, nnb = (N + nr - 1) / nr, kfull = K / c->vw;
+    int krem = (int)(K % c->vw);
+    LLVMValueRef lo, hi;
+    kernel_begin(c, "matmul_nt", &lo, &hi);
+    Loop lt, lk;
+    LLVMValueRef t = loop_begin(c, &lt, lo, hi, "tile");
+    LLVMValueRef nb = LLVMBuildSDiv(c->b, t, ci(c, nmb), "nb"), mb = LLVMBuildSRem(c->b, t, ci(c, nmb), "mb");
+    LLVMValueRef i0 = LLVMBuildMul(c->b, mb, ci(c, mr), "i0"), j0 = LLVMBuildMul(c->b, nb, ci(c, nr), "j0");
+    /* rows past the end re-read the last row (clamped) and are not stored */
+    LLVMValueRef arow[8], brow[8];
+    for (int i = 0; i < mr; i++) {
+        LLVMValueRef r = LLVMBuildAdd(c->b, i0, ci(c, i), "");
+        r = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, r, ci(c, M), ""), r, ci(c, M - 1), "");
+        arow[i] = LLVMBuildMul(c->b, r, ci(c, K), "arow");
+    }
+    for (int j = 0; j < nr; j++) {
+        LLVMValueRef r = LLVMBuildAdd(c->b, j0, ci(c, j), "");
+        r = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, r, ci(c, N), ""), r, ci(c, N - 1), "");
+        brow[j] = LLVMBuildMul(c->b, r, ci(c, K), "brow");
+    }
+    LLVMValueRef acc[64], nxt[64];
+    LLVMBasicBlockRef entry = LLVMGetInsertBlock(c->b);
+    LLVMValueRef kk = loop_begin(c, &lk, ci(c, 0), ci(c, kfull), "k");
+    LLVMPositionBuilderBefore(c->b, LLVMGetFirstInstruction(lk.head));
+    for (int q = 0; q < mr * nr; q++) {
+        acc[q] = LLVMBuildPhi(c->b, c->vec, "acc");
+        LLVMValueRef z = LLVMConstNull(c->vec);
+        LLVMAddIncoming(acc[q], &z, &entry, 1);
+    }
+    LLVMPositionBuilderAtEnd(c->b, lk.body);
+    LLVMValueRef koff = LLVMBuildMul(c->b, kk, ci(c, c->vw), "koff");
+    for (int pass = 0; pass < 2; pass++) {   /* pass 0: the loop body; pass 1: the masked rest */
+        if (pass == 1) {
+            LLVMBasicBlockRef latch = LLVMGetInsertBlock(c->b);
+            for (int q = 0; q < mr * nr; q++) LLVMAddIncoming(acc[q], &nxt[q], &latch, 1);
+            loop_end(c, &lk);
+            if (!krem) break;
+            koff = ci(c, kfull * c->vw);
+        }
+        int lanes = pass ? krem : c->vw;
+        LLVMValueRef av[8], bv[8];
+        for (int i = 0; i < mr; i++) av[i] = vec_load(c, at(c, oa, LLVMBuildAdd(c->b, arow[i], koff, "")), lanes);
+        for (int j = 0; j < nr; j++) bv[j] = vec_load(c, at(c, ob, LLVMBuildAdd(c->b, brow[j], koff, "")), lanes);
+        for (int i = 0; i < mr; i++)
+            for (int j = 0; j < nr; j++) nxt[i * nr + j] = fma3(c, av[i], bv[j], acc[i * nr + j]);
+        if (pass == 1) memcpy(acc, nxt, sizeof acc);
+    }
+    LLVMValueRef sum = hsum_all(c, acc);
+    for (int i = 0; i < mr; i++)
+        for (int j = 0; j < nr; j++) {
+            LLVMValueRef r = LLVMBuildAdd(c->b, i0, ci(c, i), ""), col = LLVMBuildAdd(c->b, j0, ci(c, j), "");
+            LLVMValueRef ok = LLVMBuildAnd(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, r, ci(c, M), ""),
+                                           LLVMBuildICmp(c->b, LLVMIntSLT, col, ci(c, N), ""), "inside");
+            LLVMBasicBlockRef yes = LLVMAppendBasicBlockInContext(c->cx, c->fn, "store"),
+                              no = LLVMAppendBasicBlockInContext(c->cx, c->fn, "next");
+            LLVMBuildCondBr(c->b, ok, yes, no);
+            LLVMPositionBuilderAtEnd(c->b, yes);
+            store(c, LLVMBuildExtractElement(c->b, sum, ci32(c, i * nr + j), ""), oc,
+                  LLVMBuildAdd(c->b, LLVMBuildMul(c->b, r, ci(c, N), ""), col, ""));
+            LLVMBuildBr(c->b, no);
+            LLVMPositionBuilderAtEnd(c->b, no);
+        }
+    loop_end(c, &lt);
+    kernel_end(c);
+    *items = nmb * nnb;
+    *grain = 1;
+    return c->fn;
+}
+
 static LLVMValueRef emit_matmul(Cg *c, const Kernel *k, int64_t *items, int64_t *grain)
 {
     const Node *nd = &c->s->g->n[k->node];
-    ir_assert(!nd->i[1]);   /* b is read row-major: simplify_lower turns b^T into a transpose */
+    if (nd->i[1]) return emit_matmul_nt(c, k, items, grain);
+    ir_assert(!nd->i[1] || !nd->i[0]);   /* see simplify_lower */
     int64_t M = nd->shape.d[0], N = nd->shape.d[1];
     int nr = 2 * c->vw;
     int64_t nmb = (M + c->mr - 1) / c->mr, nnb = (N + nr - 1) / nr;

@@ -83,7 +83,10 @@ void grad_build(Graph *g, int loss, const int *wrt, int n, int *grads, const cha
  * log(1-sigmoid(.)), constant folding, common subexpressions.  roots[] are
  * updated to their new ids; nodes unreachable from roots are dropped. */
 void simplify(Graph **g, int *roots, int n_roots);
-/* The same, and products with b transposed become transpose + product. */
+/* The same, and products with b transposed become transpose + product,
+ * except a·bᵀ with at least MATMUL_NT_MIN_K inner terms, which cg.c computes
+ * as dot products along k without moving b. */
+#define MATMUL_NT_MIN_K 32
 void simplify_lower(Graph **g, int *roots, int n_roots);
 
 /* ---- interp.c: the reference interpreter, double precision ---- */

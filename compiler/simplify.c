@@ -130,7 +130,9 @@ static int emit(Cse *c, Node nd)
         }
         break;
     case OP_MATMUL:
-        if (c->lower && nd.i[1]) {   /* compiled products read b row-major */
+        /* Compiled products read b row-major, or, for a·bᵀ with a long inner
+         * dimension, both operands along k (the dot-product kernel). */
+        if (c->lower && nd.i[1] && (nd.i[0] || b->shape.d[1] < MATMUL_NT_MIN_K)) {
             nd.in[1] = mk(c, OP_TRANSPOSE, nd.in[1], -1, 0, 0, l);
             nd.i[1] = 0;
             return intern(c, nd);

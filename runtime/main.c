@@ -4,6 +4,7 @@
  *   prog sample --ckpt FILE [-n N] [-o OUT] [--seed S] [--threads T]
  *   prog eval   --ckpt FILE [-n N] [--seed S] [--threads T] [--data PATH]
  *   prog info
+ *   prog bench  [--steps N] [--threads T] [--seed S] [--data PATH]
  *
  * Options take their value as the next argument or after '='.  `--help`
  * (or -h) on the program or a command prints usage on stdout and exits 0;
@@ -17,17 +18,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { TRAIN = 1, SAMPLE = 2, EVAL = 4, INFO = 8 };
+enum { TRAIN = 1, SAMPLE = 2, EVAL = 4, INFO = 8, BENCH = 16 };
+#define NCMDS 5
 enum { O_STEPS, O_OUT, O_SEED, O_THREADS, O_DATA, O_RESUME, O_CKPT, O_N };
 static const struct {
     const char *lng, *shrt, *arg, *help;
     int cmds;
 } opts[] = {
-    [O_STEPS] = {"--steps", NULL, "N", "train until step N (default: the program's steps)", TRAIN},
+    [O_STEPS] = {"--steps", NULL, "N", "train until step N (default: the program's steps); bench: steps timed (30)", TRAIN | BENCH},
     [O_OUT] = {"--out", "-o", "DIR", "run directory (default runs/<name>); for sample: output file", TRAIN | SAMPLE},
-    [O_SEED] = {"--seed", NULL, "S", "random seed (default 0)", TRAIN | SAMPLE | EVAL},
-    [O_THREADS] = {"--threads", NULL, "T", "worker threads (default: all CPUs)", TRAIN | SAMPLE | EVAL},
-    [O_DATA] = {"--data", NULL, "PATH", "IDX image file instead of the program's", TRAIN | EVAL},
+    [O_SEED] = {"--seed", NULL, "S", "random seed (default 0)", TRAIN | SAMPLE | EVAL | BENCH},
+    [O_THREADS] = {"--threads", NULL, "T", "worker threads (default: all CPUs)", TRAIN | SAMPLE | EVAL | BENCH},
+    [O_DATA] = {"--data", NULL, "PATH", "IDX image file instead of the program's", TRAIN | EVAL | BENCH},
     [O_RESUME] = {"--resume", NULL, NULL, "continue from DIR/last.ckpt", TRAIN},
     [O_CKPT] = {"--ckpt", NULL, "FILE", "checkpoint to load", SAMPLE | EVAL},
     [O_N] = {"--num", "-n", "N", "number of samples (sample: 64; eval: 2500, images 1000)", SAMPLE | EVAL},
@@ -41,13 +43,14 @@ static const struct {
     {"sample", "write samples of a checkpoint's generator (PNG grid or CSV)", SAMPLE},
     {"eval", "measure a checkpoint's generator (mode coverage on toy data)", EVAL},
     {"info", "describe the model: shapes, tensors, parameters, memory, FLOPs", INFO},
+    {"bench", "time training steps (median ms/step), writing nothing", BENCH},
 };
 
 static void usage(FILE *f, int cmd)
 {
     if (!cmd) {
         fprintf(f, "usage: %s COMMAND [OPTIONS]\n\ncommands:\n", ganrt_prog);
-        for (int i = 0; i < 4; i++) fprintf(f, "  %-7s %s\n", cmds[i].name, cmds[i].help);
+        for (int i = 0; i < NCMDS; i++) fprintf(f, "  %-7s %s\n", cmds[i].name, cmds[i].help);
         fprintf(f, "\nRun '%s COMMAND --help' for the options of a command.\n", ganrt_prog);
         return;
     }
@@ -135,7 +138,7 @@ int main(int argc, char **argv)
         return 0;
     }
     int cmd = 0;
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < NCMDS; i++)
         if (!strcmp(argv[1], cmds[i].name)) cmd = cmds[i].bit;
     if (!cmd) bad_usage(0, "unknown command '%s'", argv[1]);
     GanrtOpts o = {.steps = -1};
@@ -146,6 +149,7 @@ int main(int argc, char **argv)
     case TRAIN: return ganrt_cmd_train(m, &o);
     case SAMPLE: return ganrt_cmd_sample(m, &o);
     case EVAL: return ganrt_cmd_eval(m, &o);
+    case BENCH: return ganrt_cmd_bench(m, &o);
     default: return ganrt_cmd_info(m, &o);
     }
 }

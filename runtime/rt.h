@@ -115,5 +115,6 @@ int ganrt_cmd_train(const GanrtModel *m, const GanrtOpts *o);
 int ganrt_cmd_sample(const GanrtModel *m, const GanrtOpts *o);
 int ganrt_cmd_eval(const GanrtModel *m, const GanrtOpts *o);
 int ganrt_cmd_info(const GanrtModel *m, const GanrtOpts *o);
+int ganrt_cmd_bench(const GanrtModel *m, const GanrtOpts *o);
 
 #endif

@@ -269,6 +269,41 @@ static int train_loop(Run *r, const GanrtOpts *o)
     return 0;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* `bench`: times training iterations exactly as `train` runs them (data,
+ * noise, the step functions), writing no files; prints the median. */
+int ganrt_cmd_bench(const GanrtModel *m, const GanrtOpts *o)
+{
+    Run r = {.m = m, .last_ckpt = -1, .last_sample = -1};
+    int64_t n = o->steps > 0 ? o->steps : 30;
+    ganrt_data_open(&r.data, m, o->data);
+    ganrt_data_seek(&r.data, o->seed, 0, 0);
+    r.arena = ganrt_arena_alloc(m);
+    r.sc = r.arena + m->scalars_offset;
+    r.st.seed = o->seed;
+    ganrt_rng_seed(&r.st.rng, r.st.seed, GANRT_STREAM_TRAIN);
+    init_tensors(&r);
+    double *t = ganrt_xmalloc((size_t)n * sizeof *t);
+    for (int k = 0; k < 3; k++) iteration(&r);   /* warm-up: caches, pages, threads */
+    for (int64_t k = 0; k < n; k++) {
+        double t0 = ganrt_now();
+        iteration(&r);
+        t[k] = ganrt_now() - t0;
+    }
+    qsort(t, (size_t)n, sizeof *t, cmp_double);
+    printf("%s batch=%d threads=%d steps=%lld median_ms_per_step=%.3f min=%.3f max=%.3f\n", m->name, m->batch,
+           ganrt_pool_threads(), (long long)n, 1e3 * t[n / 2], 1e3 * t[0], 1e3 * t[n - 1]);
+    free(t);
+    ganrt_data_close(&r.data);
+    free(r.arena);
+    return 0;
+}
+
 int ganrt_cmd_train(const GanrtModel *m, const GanrtOpts *o)
 {
     Run r = {.m = m, .last_ckpt = -1, .last_sample = -1};

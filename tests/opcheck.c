@@ -454,8 +454,9 @@ static int kernel_check(T *t, const int *outs0, int n0, const char *name, double
         for (int id = 0; id < g->len; id++)
             if (is_preset(g->n[id].op)) kpre[roots[q++]] = t->pre[id];
         for (int id = 0; id < kg->len; id++)
-            if (kg->n[id].op == OP_MATMUL && kg->n[id].i[1]) {
-                snprintf(err, sizeof err, "simplify_lower left a product with b transposed");
+            if (kg->n[id].op == OP_MATMUL && kg->n[id].i[1] &&
+                (kg->n[id].i[0] || kg->n[kg->n[id].in[1]].shape.d[1] < MATMUL_NT_MIN_K)) {
+                snprintf(err, sizeof err, "simplify_lower left a product the back end cannot compile");
                 ok = 0;
             }
     } else {

@@ -1,0 +1,62 @@
+#!/bin/sh
+# make bench: every bench/*.gan compiled by ganc and timed against the same
+# model in PyTorch (bench/torch_ref.py), interleaved in one run, plus the
+# machine's matrix-product ceiling (bench/peak.py) measured in the same run.
+# Prints a table and writes it to bench/results.md.
+#   MODELS="mlp"  ROUNDS=5  STEPS=30  THREADS=$(nproc)   override the defaults
+cd "$(dirname "$0")/.." || exit 1
+sh scripts/install-deps.sh python3-torch time || exit 1
+threads=${THREADS:-$(nproc)}
+rounds=${ROUNDS:-5}
+steps=${STEPS:-30}
+models=${MODELS:-$(for f in bench/*.gan; do basename "$f" .gan; done)}
+py=/usr/bin/python3
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+
+median() { sort -g | awk '{v[NR]=$1} END{if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
+rss_mb() { awk -F: '/Maximum resident set size/{printf "%.0f", $2/1024}' "$1"; }
+
+ceiling=$($py bench/peak.py "$threads" | sed 's/gflops=//')
+cpu=$(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)
+echo "ceiling: $ceiling GFLOP/s (2048^3 sgemm, $threads threads) on $cpu"
+
+rows=""
+for m in $models; do
+    t0=$(date +%s%N)
+    build/ganc "bench/$m.gan" -o "$tmp/$m" || { echo "bench: $m does not compile"; exit 1; }
+    t1=$(date +%s%N)
+    compile_ms=$(( (t1 - t0) / 1000000 ))
+    flops=$("$tmp/$m" info | awk '$1=="flops_per_step"{print $2}')
+    : > "$tmp/$m.g"; : > "$tmp/$m.t"; : > "$tmp/$m.r"
+    for r in $(seq "$rounds"); do
+        /usr/bin/time -v "$tmp/$m" bench --steps "$steps" --threads "$threads" >"$tmp/out" 2>"$tmp/tv" || { cat "$tmp/out" "$tmp/tv"; exit 1; }
+        g=$(sed -n 's/.*median_ms_per_step=\([0-9.]*\).*/\1/p' "$tmp/out"); rss_mb "$tmp/tv" >> "$tmp/$m.gr"; echo >> "$tmp/$m.gr"
+        /usr/bin/time -v $py bench/torch_ref.py "$m" 64 "$steps" "$threads" >"$tmp/out" 2>"$tmp/tv" || { cat "$tmp/out" "$tmp/tv"; exit 1; }
+        t=$(sed -n 's/.*median_ms_per_step=\([0-9.]*\).*/\1/p' "$tmp/out"); rss_mb "$tmp/tv" >> "$tmp/$m.tr"; echo >> "$tmp/$m.tr"
+        echo "$g" >> "$tmp/$m.g"; echo "$t" >> "$tmp/$m.t"
+        awk -v g="$g" -v t="$t" 'BEGIN{print t/g}' >> "$tmp/$m.r"
+        echo "  $m round $r: ganc $g ms, pytorch $t ms"
+    done
+    g=$(median < "$tmp/$m.g"); t=$(median < "$tmp/$m.t"); ratio=$(median < "$tmp/$m.r")
+    grss=$(grep . "$tmp/$m.gr" | sort -n | tail -1); trss=$(grep . "$tmp/$m.tr" | sort -n | tail -1)
+    row=$(awk -v m="$m" -v g="$g" -v t="$t" -v r="$ratio" -v f="$flops" -v c="$ceiling" -v gr="$grss" -v tr="$trss" -v cm="$compile_ms" \
+        'BEGIN{gf=f/(g*1e6); printf "| %s | %.2f | %.2f | %.2fx | %.1f | %.0f%% | %d | %d | %d |", m, g, t, r, gf, 100*gf/c, gr, tr, cm}')
+    rows="$rows$row
+"
+done
+table="| model | ganc ms/step | PyTorch ms/step | speed-up (median of pairs) | ganc GFLOP/s | of ceiling | ganc peak RSS MB | PyTorch peak RSS MB | ganc compile ms |
+|---|---|---|---|---|---|---|---|---|
+$rows"
+echo
+printf '%s' "$table"
+{
+    echo "# Benchmark results"
+    echo
+    echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $cpu, $threads threads, batch 64, $rounds interleaved rounds of $steps steps each (medians)."
+    echo "Ceiling: $ceiling GFLOP/s (bench/peak.py: 2048^3 sgemm on OpenBLAS, same run)."
+    echo "PyTorch $($py -c 'import torch; print(torch.__version__)') in its best configuration: OPENBLAS_NUM_THREADS=1, torch.set_num_threads($threads)."
+    echo "GFLOP/s counts the matrix products ganc executes per step (\`PROG info\`: flops_per_step)."
+    echo
+    printf '%s' "$table"
+} > bench/results.md
+echo "(written to bench/results.md)"
