@@ -34,6 +34,11 @@ typedef struct {
     LLVMValueRef f_exp, f_log, f_tanh;
     int vw, mr;            /* vector width in floats, rows of the product tile */
     int nk;                /* kernels emitted */
+    /* memory accesses of the kernel being emitted, by buffer (arena offset),
+     * for alias scopes: distinct buffers of one kernel never overlap */
+    LLVMValueRef *acc_inst;
+    int64_t *acc_off;
+    int n_acc, cap_acc;
 } Cg;
 
 /* ---------- small builders ---------- */
@@ -75,14 +80,68 @@ static LLVMValueRef at(Cg *c, int64_t off, LLVMValueRef idx)
     return LLVMBuildInBoundsGEP2(c->b, c->f32, c->arena, &i, 1, "p");
 }
 
+/* Records that memory instruction i accesses the buffer at arena offset off. */
+static LLVMValueRef tag(Cg *c, LLVMValueRef i, int64_t off)
+{
+    if (c->n_acc == c->cap_acc) {
+        c->cap_acc = c->cap_acc ? 2 * c->cap_acc : 256;
+        c->acc_inst = realloc(c->acc_inst, (size_t)c->cap_acc * sizeof *c->acc_inst);
+        c->acc_off = realloc(c->acc_off, (size_t)c->cap_acc * sizeof *c->acc_off);
+        ir_assert(c->acc_inst && c->acc_off);
+    }
+    c->acc_inst[c->n_acc] = i;
+    c->acc_off[c->n_acc++] = off;
+    return i;
+}
+
 static LLVMValueRef load(Cg *c, int64_t off, LLVMValueRef idx)
 {
-    return LLVMBuildLoad2(c->b, c->f32, at(c, off, idx), "v");
+    return tag(c, LLVMBuildLoad2(c->b, c->f32, at(c, off, idx), "v"), off);
 }
 
 static void store(Cg *c, LLVMValueRef v, int64_t off, LLVMValueRef idx)
 {
-    LLVMBuildStore(c->b, v, at(c, off, idx));
+    tag(c, LLVMBuildStore(c->b, v, at(c, off, idx)), off);
+}
+
+/* Gives every tagged access of the finished kernel its buffer's alias scope
+ * and declares it disjoint from the kernel's other buffers, so LLVM needs no
+ * run-time overlap checks before vectorising. */
+static void alias_scopes(Cg *c)
+{
+    int64_t offs[256];
+    int n = 0;
+    for (int k = 0; k < c->n_acc && n < 256; k++) {
+        int seen = 0;
+        for (int j = 0; j < n; j++) seen |= offs[j] == c->acc_off[k];
+        if (!seen) offs[n++] = c->acc_off[k];
+    }
+    if (n < 2 || n == 256) { c->n_acc = 0; return; }
+    LLVMMetadataRef dom_name = LLVMMDStringInContext2(c->cx, "ganc.arena", 10);
+    LLVMMetadataRef dom = LLVMMDNodeInContext2(c->cx, &dom_name, 1), scopes[256];
+    for (int j = 0; j < n; j++) {
+        char name[48];
+        int len = snprintf(name, sizeof name, "ganc.buf.%lld", (long long)offs[j]);
+        LLVMMetadataRef ops[2] = {LLVMMDStringInContext2(c->cx, name, (size_t)len), dom};
+        scopes[j] = LLVMMDNodeInContext2(c->cx, ops, 2);
+    }
+    unsigned k_scope = LLVMGetMDKindIDInContext(c->cx, "alias.scope", 11);
+    unsigned k_noalias = LLVMGetMDKindIDInContext(c->cx, "noalias", 7);
+    LLVMValueRef own[256], others[256];
+    for (int j = 0; j < n; j++) {
+        own[j] = LLVMMetadataAsValue(c->cx, LLVMMDNodeInContext2(c->cx, &scopes[j], 1));
+        LLVMMetadataRef rest[256];
+        int m = 0;
+        for (int q = 0; q < n; q++) if (q != j) rest[m++] = scopes[q];
+        others[j] = LLVMMetadataAsValue(c->cx, LLVMMDNodeInContext2(c->cx, rest, (size_t)m));
+    }
+    for (int k = 0; k < c->n_acc; k++) {
+        int j = 0;
+        while (offs[j] != c->acc_off[k]) j++;
+        LLVMSetMetadata(c->acc_inst[k], k_scope, own[j]);
+        LLVMSetMetadata(c->acc_inst[k], k_noalias, others[j]);
+    }
+    c->n_acc = 0;
 }
 
 /* ---------- loops: for (iv = lo; iv < hi; iv++) ---------- */
@@ -120,6 +179,7 @@ static void kernel_begin(Cg *c, const char *what, LLVMValueRef *lo, LLVMValueRef
 {
     char name[64];
     snprintf(name, sizeof name, "k%d_%s", c->nk++, what);
+    c->n_acc = 0;
     c->fn = LLVMAddFunction(c->m, name, c->kfn_t);
     LLVMSetLinkage(c->fn, LLVMInternalLinkage);
     c->arena = LLVMGetParam(c->fn, 0);
@@ -133,7 +193,11 @@ static void kernel_begin(Cg *c, const char *what, LLVMValueRef *lo, LLVMValueRef
     LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->cx, c->fn, "entry"));
 }
 
-static void kernel_end(Cg *c) { LLVMBuildRetVoid(c->b); }
+static void kernel_end(Cg *c)
+{
+    LLVMBuildRetVoid(c->b);
+    alias_scopes(c);
+}
 
 /* ---------- scalar math, inlined and vectorised by LLVM ---------- */
 
@@ -370,61 +434,97 @@ static LLVMValueRef emit_elem(Cg *c, const Kernel *k, int64_t *items, int64_t *g
 
 /* ---------- matrix product C[M,N] = op(A)[M,K] B[K,N] ---------- */
 
-static LLVMValueRef vec_load(Cg *c, LLVMValueRef ptr, int lanes)
+/* A vector of vw floats at ptr, lanes off in `mask` (NULL: all on) read as 0. */
+static LLVMValueRef vec_load_m(Cg *c, int64_t off, LLVMValueRef ptr, LLVMValueRef mask)
 {
     LLVMTypeRef pv = LLVMPointerType(c->vec, 0);
     ptr = LLVMBuildBitCast(c->b, ptr, pv, "");
-    if (lanes == c->vw) {
+    if (!mask) {
         LLVMValueRef v = LLVMBuildLoad2(c->b, c->vec, ptr, "b");
         LLVMSetAlignment(v, 4);
-        return v;
+        return tag(c, v, off);
     }
-    LLVMValueRef mask[64];
-    for (int l = 0; l < c->vw; l++) mask[l] = LLVMConstInt(c->i1, l < lanes, 0);
-    LLVMTypeRef mt = LLVMVectorType(c->i1, (unsigned)c->vw);
-    LLVMTypeRef ts[4] = {pv, c->i32, mt, c->vec};
+    LLVMTypeRef ts[4] = {pv, c->i32, LLVMVectorType(c->i1, (unsigned)c->vw), c->vec};
     char name[64];
     snprintf(name, sizeof name, "llvm.masked.load.v%df32.p0v%df32", c->vw, c->vw);
     LLVMValueRef f = intrinsic(c, name, c->vec, ts, 4);
-    LLVMValueRef args[4] = {ptr, ci32(c, 4), LLVMConstVector(mask, (unsigned)c->vw), LLVMConstNull(c->vec)};
-    return LLVMBuildCall2(c->b, LLVMFunctionType(c->vec, ts, 4, 0), f, args, 4, "bm");
+    LLVMValueRef args[4] = {ptr, ci32(c, 4), mask, LLVMConstNull(c->vec)};
+    return tag(c, LLVMBuildCall2(c->b, LLVMFunctionType(c->vec, ts, 4, 0), f, args, 4, "bm"), off);
 }
 
-static void vec_store(Cg *c, LLVMValueRef v, LLVMValueRef ptr, int lanes)
+static void vec_store_m(Cg *c, int64_t off, LLVMValueRef v, LLVMValueRef ptr, LLVMValueRef mask)
 {
     LLVMTypeRef pv = LLVMPointerType(c->vec, 0);
     ptr = LLVMBuildBitCast(c->b, ptr, pv, "");
-    if (lanes == c->vw) {
-        LLVMSetAlignment(LLVMBuildStore(c->b, v, ptr), 4);
+    if (!mask) {
+        LLVMValueRef st = LLVMBuildStore(c->b, v, ptr);
+        LLVMSetAlignment(st, 4);
+        tag(c, st, off);
         return;
     }
-    LLVMValueRef mask[64];
-    for (int l = 0; l < c->vw; l++) mask[l] = LLVMConstInt(c->i1, l < lanes, 0);
-    LLVMTypeRef mt = LLVMVectorType(c->i1, (unsigned)c->vw);
-    LLVMTypeRef ts[4] = {c->vec, pv, c->i32, mt};
+    LLVMTypeRef vt = LLVMVoidTypeInContext(c->cx);
+    LLVMTypeRef ts[4] = {c->vec, pv, c->i32, LLVMVectorType(c->i1, (unsigned)c->vw)};
     char name[64];
     snprintf(name, sizeof name, "llvm.masked.store.v%df32.p0v%df32", c->vw, c->vw);
-    LLVMValueRef f = intrinsic(c, name, LLVMVoidTypeInContext(c->cx), ts, 4);
-    LLVMValueRef args[4] = {v, ptr, ci32(c, 4), LLVMConstVector(mask, (unsigned)c->vw)};
-    LLVMBuildCall2(c->b, LLVMFunctionType(LLVMVoidTypeInContext(c->cx), ts, 4, 0), f, args, 4, "");
+    LLVMValueRef f = intrinsic(c, name, vt, ts, 4);
+    LLVMValueRef args[4] = {v, ptr, ci32(c, 4), mask};
+    tag(c, LLVMBuildCall2(c->b, LLVMFunctionType(vt, ts, 4, 0), f, args, 4, ""), off);
 }
 
-/* One register tile: rows i0..i0+mr-1, columns n0..n0+ncols-1. */
-static void mm_tile(Cg *c, const Node *nd, LLVMValueRef i0, LLVMValueRef n0, int mr, int ncols)
+/* The mask of the first `lanes` lanes (a constant), NULL when all. */
+static LLVMValueRef lanes_mask(Cg *c, int lanes)
+{
+    if (lanes >= c->vw) return NULL;
+    LLVMValueRef m[64];
+    for (int l = 0; l < c->vw; l++) m[l] = LLVMConstInt(c->i1, l < lanes, 0);
+    return LLVMConstVector(m, (unsigned)c->vw);
+}
+
+static LLVMValueRef vec_load(Cg *c, int64_t off, LLVMValueRef ptr, int lanes)
+{
+    return vec_load_m(c, off, ptr, lanes_mask(c, lanes));
+}
+
+/* Lanes l with first + l < limit (run-time values), as a mask. */
+static LLVMValueRef below_mask(Cg *c, LLVMValueRef first, LLVMValueRef limit)
+{
+    LLVMValueRef iota[64];
+    for (int l = 0; l < c->vw; l++) iota[l] = ci32(c, l);
+    LLVMTypeRef vi = LLVMVectorType(c->i32, (unsigned)c->vw);
+    LLVMValueRef room = LLVMBuildTrunc(c->b, LLVMBuildSub(c->b, limit, first, ""), c->i32, "room");
+    LLVMValueRef splat = LLVMBuildInsertElement(c->b, LLVMGetUndef(vi), room, ci32(c, 0), "");
+    LLVMValueRef zeros[64];
+    for (int l = 0; l < c->vw; l++) zeros[l] = ci32(c, 0);
+    splat = LLVMBuildShuffleVector(c->b, splat, LLVMGetUndef(vi), LLVMConstVector(zeros, (unsigned)c->vw), "");
+    return LLVMBuildICmp(c->b, LLVMIntSLT, LLVMConstVector(iota, (unsigned)c->vw), splat, "lanes");
+}
+
+/* One register tile of C: rows i0..i0+mr-1 (rows past M recompute row M-1
+ * and are not stored), columns n0..n0+2vw-1 (masked past N).  The
+ * accumulators are phis of the k loop; A is read by broadcasts, so its
+ * transposition costs nothing. */
+static void mm_tile(Cg *c, const Node *nd, LLVMValueRef i0, LLVMValueRef n0)
 {
     const Schedule *s = c->s;
     const Graph *g = s->g;
     int64_t M = nd->shape.d[0], N = nd->shape.d[1];
     Shape as = g->n[nd->in[0]].shape;
-    int ta = nd->i[0];
+    int ta = nd->i[0], mr = c->mr;
     int64_t K = ta ? as.d[0] : as.d[1];
     int64_t oa = s->off[nd->in[0]], ob = s->off[nd->in[1]], oc = s->off[(int)(nd - g->n)];
-    int nv = (ncols + c->vw - 1) / c->vw;
-    LLVMValueRef acc[16][4];
+    int nv = N >= 2 * c->vw ? 2 : (int)((N + c->vw - 1) / c->vw);
+    int full = N % (nv * c->vw) == 0;   /* no column tail anywhere */
+    LLVMValueRef cmask[2] = {NULL, NULL}, rows[16];
+    for (int v = 0; v < nv && !full; v++)
+        cmask[v] = below_mask(c, LLVMBuildAdd(c->b, n0, ci(c, v * c->vw), ""), ci(c, N));
+    for (int i = 0; i < mr; i++) {
+        LLVMValueRef r = LLVMBuildAdd(c->b, i0, ci(c, i), "");
+        rows[i] = M % mr ? LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, r, ci(c, M), ""), r, ci(c, M - 1), "row") : r;
+    }
+    LLVMValueRef acc[16][2], nxt[16][2];
     LLVMBasicBlockRef entry = LLVMGetInsertBlock(c->b);
     Loop lk;
     LLVMValueRef k = loop_begin(c, &lk, ci(c, 0), ci(c, K), "k");
-    /* accumulators are phis of the k loop */
     LLVMPositionBuilderBefore(c->b, LLVMGetFirstInstruction(lk.head));
     for (int i = 0; i < mr; i++)
         for (int v = 0; v < nv; v++) {
@@ -433,21 +533,15 @@ static void mm_tile(Cg *c, const Node *nd, LLVMValueRef i0, LLVMValueRef n0, int
             LLVMAddIncoming(acc[i][v], &z, &entry, 1);
         }
     LLVMPositionBuilderAtEnd(c->b, lk.body);
-    LLVMValueRef bv[4];
+    LLVMValueRef bv[2], zeros[64];
+    for (int l = 0; l < c->vw; l++) zeros[l] = ci32(c, 0);
     LLVMValueRef brow = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, k, ci(c, N), ""), n0, "");
-    for (int v = 0; v < nv; v++) {
-        int lanes = v == nv - 1 ? ncols - v * c->vw : c->vw;
-        bv[v] = vec_load(c, at(c, ob, LLVMBuildAdd(c->b, brow, ci(c, v * c->vw), "")), lanes);
-    }
-    LLVMValueRef nxt[16][4];
+    for (int v = 0; v < nv; v++)
+        bv[v] = vec_load_m(c, ob, at(c, ob, LLVMBuildAdd(c->b, brow, ci(c, v * c->vw), "")), cmask[v]);
     for (int i = 0; i < mr; i++) {
-        LLVMValueRef row = LLVMBuildAdd(c->b, i0, ci(c, i), "");
-        LLVMValueRef ai = ta ? LLVMBuildAdd(c->b, LLVMBuildMul(c->b, k, ci(c, M), ""), row, "")
-                             : LLVMBuildAdd(c->b, LLVMBuildMul(c->b, row, ci(c, K), ""), k, "");
-        LLVMValueRef a = load(c, oa, ai);
-        LLVMValueRef splat = LLVMBuildInsertElement(c->b, LLVMGetUndef(c->vec), a, ci32(c, 0), "");
-        LLVMValueRef zeros[64];
-        for (int l = 0; l < c->vw; l++) zeros[l] = ci32(c, 0);
+        LLVMValueRef ai = ta ? LLVMBuildAdd(c->b, LLVMBuildMul(c->b, k, ci(c, M), ""), rows[i], "")
+                             : LLVMBuildAdd(c->b, LLVMBuildMul(c->b, rows[i], ci(c, K), ""), k, "");
+        LLVMValueRef splat = LLVMBuildInsertElement(c->b, LLVMGetUndef(c->vec), load(c, oa, ai), ci32(c, 0), "");
         splat = LLVMBuildShuffleVector(c->b, splat, LLVMGetUndef(c->vec), LLVMConstVector(zeros, (unsigned)c->vw), "a");
         for (int v = 0; v < nv; v++) nxt[i][v] = fma3(c, splat, bv[v], acc[i][v]);
     }
@@ -456,10 +550,18 @@ static void mm_tile(Cg *c, const Node *nd, LLVMValueRef i0, LLVMValueRef n0, int
         for (int v = 0; v < nv; v++) LLVMAddIncoming(acc[i][v], &nxt[i][v], &latch, 1);
     loop_end(c, &lk);
     for (int i = 0; i < mr; i++) {
-        LLVMValueRef crow = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, LLVMBuildAdd(c->b, i0, ci(c, i), ""), ci(c, N), ""), n0, "");
+        LLVMValueRef r = LLVMBuildAdd(c->b, i0, ci(c, i), "");
+        LLVMValueRef crow = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, r, ci(c, N), ""), n0, "");
+        LLVMValueRef rowok = NULL;
+        if (M % mr) {   /* the whole row off when it is past M */
+            LLVMValueRef ok = LLVMBuildICmp(c->b, LLVMIntSLT, r, ci(c, M), "rowok");
+            LLVMTypeRef vb = LLVMVectorType(c->i1, (unsigned)c->vw);
+            rowok = LLVMBuildInsertElement(c->b, LLVMGetUndef(vb), ok, ci32(c, 0), "");
+            rowok = LLVMBuildShuffleVector(c->b, rowok, LLVMGetUndef(vb), LLVMConstVector(zeros, (unsigned)c->vw), "");
+        }
         for (int v = 0; v < nv; v++) {
-            int lanes = v == nv - 1 ? ncols - v * c->vw : c->vw;
-            vec_store(c, acc[i][v], at(c, oc, LLVMBuildAdd(c->b, crow, ci(c, v * c->vw), "")), lanes);
+            LLVMValueRef m = cmask[v] && rowok ? LLVMBuildAnd(c->b, cmask[v], rowok, "") : cmask[v] ? cmask[v] : rowok;
+            vec_store_m(c, oc, acc[i][v], at(c, oc, LLVMBuildAdd(c->b, crow, ci(c, v * c->vw), "")), m);
         }
     }
 }
@@ -539,8 +641,8 @@ static LLVMValueRef emit_matmul_nt(Cg *c, const Kernel *k, int64_t *items, int64
         }
         int lanes = pass ? krem : c->vw;
         LLVMValueRef av[8], bv[8];
-        for (int i = 0; i < mr; i++) av[i] = vec_load(c, at(c, oa, LLVMBuildAdd(c->b, arow[i], koff, "")), lanes);
-        for (int j = 0; j < nr; j++) bv[j] = vec_load(c, at(c, ob, LLVMBuildAdd(c->b, brow[j], koff, "")), lanes);
+        for (int i = 0; i < mr; i++) av[i] = vec_load(c, oa, at(c, oa, LLVMBuildAdd(c->b, arow[i], koff, "")), lanes);
+        for (int j = 0; j < nr; j++) bv[j] = vec_load(c, ob, at(c, ob, LLVMBuildAdd(c->b, brow[j], koff, "")), lanes);
         for (int i = 0; i < mr; i++)
             for (int j = 0; j < nr; j++) nxt[i * nr + j] = fma3(c, av[i], bv[j], acc[i * nr + j]);
         if (pass == 1) memcpy(acc, nxt, sizeof acc);
@@ -571,34 +673,15 @@ static LLVMValueRef emit_matmul(Cg *c, const Kernel *k, int64_t *items, int64_t 
 {
     const Node *nd = &c->s->g->n[k->node];
     if (nd->i[1]) return emit_matmul_nt(c, k, items, grain);
-    ir_assert(!nd->i[1] || !nd->i[0]);   /* see simplify_lower */
+    ir_assert(!nd->i[1]);   /* see simplify_lower */
     int64_t M = nd->shape.d[0], N = nd->shape.d[1];
-    int nr = 2 * c->vw;
-    int64_t nmb = (M + c->mr - 1) / c->mr, nnb = (N + nr - 1) / nr;
-    int mtail = (int)(M - (nmb - 1) * c->mr), ntail = (int)(N - (nnb - 1) * nr);
+    int64_t nr = 2 * c->vw, nmb = (M + c->mr - 1) / c->mr, nnb = (N + nr - 1) / nr;
     LLVMValueRef lo, hi;
     kernel_begin(c, "matmul", &lo, &hi);
     Loop lt;
     LLVMValueRef t = loop_begin(c, &lt, lo, hi, "tile");
     LLVMValueRef nb = LLVMBuildSDiv(c->b, t, ci(c, nmb), "nb"), mb = LLVMBuildSRem(c->b, t, ci(c, nmb), "mb");
-    LLVMValueRef i0 = LLVMBuildMul(c->b, mb, ci(c, c->mr), "i0"), n0 = LLVMBuildMul(c->b, nb, ci(c, nr), "n0");
-    LLVMValueRef lastm = LLVMBuildICmp(c->b, LLVMIntEQ, mb, ci(c, nmb - 1), "lastm");
-    LLVMValueRef lastn = LLVMBuildICmp(c->b, LLVMIntEQ, nb, ci(c, nnb - 1), "lastn");
-    LLVMValueRef sel = LLVMBuildAdd(c->b, LLVMBuildZExt(c->b, lastm, c->i32, ""),
-                                    LLVMBuildShl(c->b, LLVMBuildZExt(c->b, lastn, c->i32, ""), ci32(c, 1), ""), "case");
-    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(c->cx, c->fn, "tile_done");
-    LLVMValueRef sw = LLVMBuildSwitch(c->b, sel, done, 4);
-    for (int cs = 0; cs < 4; cs++) {
-        int mr = (cs & 1) ? mtail : c->mr, nc = (cs & 2) ? ntail : nr;
-        if (((cs & 1) && 0) || (!(cs & 1) && nmb == 1 && mtail != c->mr) || (!(cs & 2) && nnb == 1 && ntail != nr))
-            continue;   /* never taken */
-        LLVMBasicBlockRef bb = LLVMAppendBasicBlockInContext(c->cx, c->fn, "tile_case");
-        LLVMAddCase(sw, ci32(c, cs), bb);
-        LLVMPositionBuilderAtEnd(c->b, bb);
-        mm_tile(c, nd, i0, n0, mr, nc);
-        LLVMBuildBr(c->b, done);
-    }
-    LLVMPositionBuilderAtEnd(c->b, done);
+    mm_tile(c, nd, LLVMBuildMul(c->b, mb, ci(c, c->mr), "i0"), LLVMBuildMul(c->b, nb, ci(c, nr), "n0"));
     loop_end(c, &lt);
     kernel_end(c);
     *items = nmb * nnb;
@@ -638,7 +721,7 @@ static LLVMValueRef emit_reduce(Cg *c, const Kernel *k, int64_t *items, int64_t 
         for (int q = 2; q < as.rank; q++) sp *= as.d[q];
         LLVMValueRef j = loop_begin(c, &l1, lo, hi, "j");
         LLVMValueRef accp = at(c, oy, j);
-        LLVMBuildStore(c->b, cf(c, 0), accp);
+        tag(c, LLVMBuildStore(c->b, cf(c, 0), accp), oy);
         int64_t outer = nd->i[0] == MAP_CHANNEL ? B : 1;
         int64_t len = nd->i[0] == MAP_SCALAR ? n : nd->i[0] == MAP_ROW ? n / B : sp;
         LLVMValueRef o = loop_begin(c, &l2, ci(c, 0), ci(c, outer), "o");
@@ -647,7 +730,7 @@ static LLVMValueRef emit_reduce(Cg *c, const Kernel *k, int64_t *items, int64_t 
             : LLVMBuildMul(c->b, j, ci(c, len), "");
         LLVMValueRef q = loop_begin(c, &l3, ci(c, 0), ci(c, len), "q");
         LLVMValueRef v = load(c, oa, LLVMBuildAdd(c->b, base, q, ""));
-        LLVMBuildStore(c->b, LLVMBuildFAdd(c->b, LLVMBuildLoad2(c->b, c->f32, accp, ""), v, ""), accp);
+        tag(c, LLVMBuildStore(c->b, LLVMBuildFAdd(c->b, tag(c, LLVMBuildLoad2(c->b, c->f32, accp, ""), oy), v, ""), accp), oy);
         loop_end(c, &l3);
         loop_end(c, &l2);
         loop_end(c, &l1);
@@ -959,7 +1042,8 @@ int cg_optimize(LLVMModuleRef m, LLVMTargetMachineRef tm)
     LLVMPassBuilderOptionsRef o = LLVMCreatePassBuilderOptions();
     LLVMPassBuilderOptionsSetLoopVectorization(o, 1);
     LLVMPassBuilderOptionsSetSLPVectorization(o, 1);
-    LLVMErrorRef e = LLVMRunPasses(m, "default<O3>", tm, o);
+    const char *lvl = getenv("GANC_PASSES");
+    LLVMErrorRef e = LLVMRunPasses(m, lvl ? lvl : "default<O3>", tm, o);
     LLVMDisposePassBuilderOptions(o);
     if (e) {
         char *msg = LLVMGetErrorMessage(e);

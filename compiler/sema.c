@@ -354,7 +354,7 @@ static int want_pos_int(double v, Loc loc, const char *what)
 /* ----------------------------------------------------------------- layers */
 
 static const char *const layer_names[] = {
-    "linear", "dense", "relu", "leaky_relu", "tanh", "sigmoid", "reshape", "flatten", "concat", "dropout",
+    "linear", "dense", "relu", "leaky_relu", "tanh", "sigmoid", "reshape", "flatten", "concat", "dropout", "pack",
 };
 enum { N_LAYERS = sizeof layer_names / sizeof layer_names[0] };
 /* Layers of LANGUAGE.md that MLP networks do not have yet. */
@@ -539,7 +539,7 @@ static int apply_layer(Sema *s, Env *env, const Ast *layer, int in, int call_for
                        s->cur->kind == NET_G ? "generator" : "discriminator", s->cur->name, name);
         } else if (find_name(later_layers, (int)(sizeof later_layers / sizeof *later_layers), name) >= 0) {
             diag_error(loc, "layer '%s' is not supported yet; MLP layers are: linear, relu, leaky_relu, tanh, "
-                            "sigmoid, reshape, flatten, concat, dropout", name);
+                            "sigmoid, reshape, flatten, concat, dropout, pack", name);
         } else {
             const char *cands[N_LAYERS + 32];
             int nc = 0;
@@ -601,6 +601,20 @@ static int apply_layer(Sema *s, Env *env, const Ast *layer, int in, int call_for
         double f[2] = {v[0], 0};
         int mask = ir_source(s->g, OP_DROPMASK, shape_of(s, x), f, NULL, NULL, loc);
         return ir_bin(s->g, OP_MUL, x, mask, loc);
+    }
+    if (!strcmp(name, "pack")) {   /* PacGAN: m samples side by side, one decision for all m */
+        ArgSpec sp[] = {{"m", 1, 0}};
+        if (!bind_args(env, layer, skip, name, sp, 1, v, vl)) return -1;
+        if (!want_pos_int(v[0], vl[0], "the pack size")) return -1;
+        Shape xs = shape_of(s, x);
+        int64_t m = (int64_t)v[0];
+        if (xs.d[0] % m) {
+            diag_error(vl[0], "pack(%lld) needs a batch divisible by %lld, but the batch is %lld", (long long)m,
+                       (long long)m, (long long)xs.d[0]);
+            return -1;
+        }
+        Shape ps = {2, {xs.d[0] / m, ir_numel(xs) / xs.d[0] * m}};
+        return ir_reshape(s->g, x, ps, loc);
     }
     if (!strcmp(name, "flatten")) {
         if (!bind_args(env, layer, skip, name, NULL, 0, v, vl)) return -1;
