@@ -33,6 +33,7 @@
 #define GANC_AST_H
 #include <stdio.h>
 #include "ir.h"
+#include "ganc.h"
 
 typedef enum {
     AST_FILE, AST_DATA, AST_NOISE, AST_NET, AST_BLOCK, AST_PARAM, AST_ASSIGN,
@@ -68,6 +69,11 @@ char *ast_strdup(AstArena *ar, const char *s, size_t n);
 Ast *ast_kid(const Ast *a, int k);             /* k-th kid or NULL */
 Loc ast_span(Loc a, Loc b);                    /* from the start of a to the end of b */
 const char *ast_kind_name(AstKind k);
+
+/* ---- sema.c helper beyond ganc.h ---- */
+/* Frees a Program returned by sema_program: the graph, the names of its
+ * PARAM and INPUT nodes, its name and data path (the fuzz target uses it). */
+void sema_free(Program *p);
 
 /* ---- diag.c helpers beyond ganc.h ---- */
 /* The process-lifetime copy of a file name registered with diag_source

@@ -365,6 +365,7 @@ static LLVMValueRef elem_value(Cg *c, const Node *nd, int id, LLVMValueRef a, LL
     }
     case OP_ABS: return call1(c, "llvm.fabs.f32", c->f32, a, "abs");
     case OP_SQUARE: return LLVMBuildFMul(B, a, a, "sq");
+    case OP_RSQRT: return LLVMBuildFDiv(B, cf(c, 1), call1(c, "llvm.sqrt.f32", c->f32, a, ""), "rsqrt");
     case OP_RELU_GRAD: return fsel(c, LLVMRealOGT, a, cf(c, 0), b, cf(c, 0));
     case OP_LRELU_GRAD: return fsel(c, LLVMRealOGT, a, cf(c, 0), b, LLVMBuildFMul(B, b, cf(c, nd->f[0]), ""));
     case OP_TANH_GRAD: return LLVMBuildFMul(B, b, fma3(c, LLVMBuildFNeg(B, a, ""), a, cf(c, 1)), "dtanh");
@@ -742,8 +743,144 @@ static LLVMValueRef emit_reduce(Cg *c, const Kernel *k, int64_t *items, int64_t 
     return c->fn;
 }
 
+static LLVMValueRef imax(Cg *c, LLVMValueRef a, LLVMValueRef b)
+{
+    return LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSGT, a, b, ""), a, b, "max");
+}
+
+static LLVMValueRef imin(Cg *c, LLVMValueRef a, LLVMValueRef b)
+{
+    return LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, a, b, ""), a, b, "min");
+}
+
+/* The outputs x in [*x0, *x1) of a convolution row whose input index
+ * x*s + koff lies in [0, n): koff = k*dilation - pad. */
+static void conv_range(Cg *c, LLVMValueRef koff, int64_t s, int64_t n, int64_t X, LLVMValueRef *x0, LLVMValueRef *x1)
+{
+    /* x >= ceil(-koff / s) and x <= floor((n - 1 - koff) / s) */
+    LLVMValueRef neg = LLVMBuildNeg(c->b, koff, "");
+    LLVMValueRef lo = LLVMBuildSDiv(c->b, LLVMBuildAdd(c->b, imax(c, neg, ci(c, 0)), ci(c, s - 1), ""), ci(c, s), "");
+    LLVMValueRef num = LLVMBuildSub(c->b, ci(c, n - 1), koff, "");
+    LLVMValueRef hi = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, num, ci(c, 0), ""), ci(c, 0),
+                                      LLVMBuildAdd(c->b, LLVMBuildSDiv(c->b, num, ci(c, s), ""), ci(c, 1), ""), "");
+    *x1 = imin(c, hi, ci(c, X));
+    *x0 = imin(c, lo, *x1);
+}
+
+/* IM2COL (items: rows (c,ky,kx) of the columns) and COL2IM (items:
+ * channels c, whose planes the item owns, so there are no write races). */
+static LLVMValueRef emit_im2col(Cg *c, const Kernel *k, int64_t *items, int64_t *grain)
+{
+    const Graph *g = c->s->g;
+    const Node *nd = &g->n[k->node];
+    const int *cv = nd->cv;
+    int fwd = nd->op == OP_IM2COL;
+    Shape img = fwd ? g->n[nd->in[0]].shape : nd->shape;
+    int64_t B = img.d[0], C = img.d[1], H = img.d[2], W = img.d[3];
+    int64_t Y = ir_conv_out(H, cv[0], cv[2], cv[3], cv[4]), X = ir_conv_out(W, cv[1], cv[2], cv[3], cv[4]);
+    int64_t ncol = B * Y * X, s = cv[2];
+    int64_t oimg = fwd ? c->s->off[nd->in[0]] : c->s->off[k->node], ocol = fwd ? c->s->off[k->node] : c->s->off[nd->in[0]];
+    LLVMValueRef lo, hi;
+    kernel_begin(c, ir_ops[nd->op].name, &lo, &hi);
+    Loop lr, lk, lb, ly, lx;
+    LLVMValueRef item = loop_begin(c, &lr, lo, hi, fwd ? "row" : "ch");
+    if (!fwd) {   /* zero the channel's planes, then add every column in */
+        LLVMValueRef b = loop_begin(c, &lb, ci(c, 0), ci(c, B), "b");
+        LLVMValueRef base = LLVMBuildMul(c->b, LLVMBuildAdd(c->b, LLVMBuildMul(c->b, b, ci(c, C), ""), item, ""), ci(c, H * W), "");
+        LLVMValueRef q = loop_begin(c, &lx, ci(c, 0), ci(c, H * W), "q");
+        store(c, cf(c, 0), oimg, LLVMBuildAdd(c->b, base, q, ""));
+        loop_end(c, &lx);
+        loop_end(c, &lb);
+    }
+    LLVMValueRef r0 = fwd ? item : LLVMBuildMul(c->b, item, ci(c, cv[0] * cv[1]), "");
+    LLVMValueRef r = fwd ? r0 : loop_begin(c, &lk, r0, LLVMBuildAdd(c->b, r0, ci(c, cv[0] * cv[1]), ""), "row");
+    LLVMValueRef ch = LLVMBuildSDiv(c->b, r, ci(c, cv[0] * cv[1]), "c");
+    LLVMValueRef kyx = LLVMBuildSRem(c->b, r, ci(c, cv[0] * cv[1]), "");
+    LLVMValueRef ky = LLVMBuildSDiv(c->b, kyx, ci(c, cv[1]), "ky"), kx = LLVMBuildSRem(c->b, kyx, ci(c, cv[1]), "kx");
+    LLVMValueRef kyo = LLVMBuildSub(c->b, LLVMBuildMul(c->b, ky, ci(c, cv[4]), ""), ci(c, cv[3]), "kyo");
+    LLVMValueRef kxo = LLVMBuildSub(c->b, LLVMBuildMul(c->b, kx, ci(c, cv[4]), ""), ci(c, cv[3]), "kxo");
+    LLVMValueRef y0, y1, x0, x1;
+    conv_range(c, kyo, s, H, Y, &y0, &y1);
+    conv_range(c, kxo, s, W, X, &x0, &x1);
+    LLVMValueRef b = loop_begin(c, &lb, ci(c, 0), ci(c, B), "b");
+    LLVMValueRef colrow = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, r, ci(c, ncol), ""), LLVMBuildMul(c->b, b, ci(c, Y * X), ""), "");
+    LLVMValueRef plane = LLVMBuildMul(c->b, LLVMBuildAdd(c->b, LLVMBuildMul(c->b, b, ci(c, C), ""), ch, ""), ci(c, H * W), "");
+    if (fwd) {   /* rows outside the image are zero */
+        LLVMValueRef q = loop_begin(c, &lx, ci(c, 0), ci(c, Y * X), "q");
+        store(c, cf(c, 0), ocol, LLVMBuildAdd(c->b, colrow, q, ""));
+        loop_end(c, &lx);
+    }
+    LLVMValueRef y = loop_begin(c, &ly, y0, y1, "y");
+    LLVMValueRef iy = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, y, ci(c, s), ""), kyo, "iy");
+    LLVMValueRef crow = LLVMBuildAdd(c->b, colrow, LLVMBuildMul(c->b, y, ci(c, X), ""), "");
+    LLVMValueRef irow = LLVMBuildAdd(c->b, plane, LLVMBuildMul(c->b, iy, ci(c, W), ""), "");
+    LLVMValueRef x = loop_begin(c, &lx, x0, x1, "x");
+    LLVMValueRef ix = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, x, ci(c, s), ""), kxo, "ix");
+    LLVMValueRef ci_ = LLVMBuildAdd(c->b, crow, x, ""), pi = LLVMBuildAdd(c->b, irow, ix, "");
+    if (fwd) store(c, load(c, oimg, pi), ocol, ci_);
+    else store(c, LLVMBuildFAdd(c->b, load(c, oimg, pi), load(c, ocol, ci_), ""), oimg, pi);
+    loop_end(c, &lx);
+    loop_end(c, &ly);
+    loop_end(c, &lb);
+    if (!fwd) loop_end(c, &lk);
+    loop_end(c, &lr);
+    kernel_end(c);
+    *items = fwd ? C * cv[0] * cv[1] : C;
+    *grain = 1;
+    return c->fn;
+}
+
+/* AVGPOOL, UPSAMPLE, PAD: items are the B*C output planes. */
+static LLVMValueRef emit_spatial(Cg *c, const Kernel *k, int64_t *items, int64_t *grain)
+{
+    const Graph *g = c->s->g;
+    const Node *nd = &g->n[k->node];
+    Shape as = g->n[nd->in[0]].shape, os = nd->shape;
+    int64_t oa = c->s->off[nd->in[0]], oy = c->s->off[k->node], K = nd->i[0];
+    int64_t H = as.d[2], W = as.d[3], OH = os.d[2], OW = os.d[3];
+    LLVMValueRef lo, hi;
+    kernel_begin(c, ir_ops[nd->op].name, &lo, &hi);
+    Loop lp, ly, lx;
+    LLVMValueRef pl = loop_begin(c, &lp, lo, hi, "plane");
+    LLVMValueRef ib = LLVMBuildMul(c->b, pl, ci(c, H * W), ""), ob = LLVMBuildMul(c->b, pl, ci(c, OH * OW), "");
+    LLVMValueRef y = loop_begin(c, &ly, ci(c, 0), ci(c, OH), "y");
+    LLVMValueRef x = loop_begin(c, &lx, ci(c, 0), ci(c, OW), "x");
+    LLVMValueRef v;
+    if (nd->op == OP_AVGPOOL) {
+        v = cf(c, 0);
+        for (int64_t dy = 0; dy < K; dy++)
+            for (int64_t dx = 0; dx < K; dx++) {
+                LLVMValueRef iy = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, y, ci(c, K), ""), ci(c, dy), "");
+                LLVMValueRef ix = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, x, ci(c, K), ""), ci(c, dx), "");
+                v = LLVMBuildFAdd(c->b, v, load(c, oa, LLVMBuildAdd(c->b, ib, LLVMBuildAdd(c->b, LLVMBuildMul(c->b, iy, ci(c, W), ""), ix, ""), "")), "");
+            }
+        v = LLVMBuildFMul(c->b, v, cf(c, 1.0 / (double)(K * K)), "avg");
+    } else if (nd->op == OP_UPSAMPLE) {
+        LLVMValueRef iy = LLVMBuildSDiv(c->b, y, ci(c, K), ""), ix = LLVMBuildSDiv(c->b, x, ci(c, K), "");
+        v = load(c, oa, LLVMBuildAdd(c->b, ib, LLVMBuildAdd(c->b, LLVMBuildMul(c->b, iy, ci(c, W), ""), ix, ""), ""));
+    } else {   /* PAD: a clamped read, zero outside */
+        LLVMValueRef iy = LLVMBuildSub(c->b, y, ci(c, K), ""), ix = LLVMBuildSub(c->b, x, ci(c, K), "");
+        LLVMValueRef in = LLVMBuildAnd(c->b,
+            LLVMBuildAnd(c->b, LLVMBuildICmp(c->b, LLVMIntSGE, iy, ci(c, 0), ""), LLVMBuildICmp(c->b, LLVMIntSLT, iy, ci(c, H), ""), ""),
+            LLVMBuildAnd(c->b, LLVMBuildICmp(c->b, LLVMIntSGE, ix, ci(c, 0), ""), LLVMBuildICmp(c->b, LLVMIntSLT, ix, ci(c, W), ""), ""), "in");
+        LLVMValueRef cy = imin(c, imax(c, iy, ci(c, 0)), ci(c, H - 1)), cx = imin(c, imax(c, ix, ci(c, 0)), ci(c, W - 1));
+        v = LLVMBuildSelect(c->b, in, load(c, oa, LLVMBuildAdd(c->b, ib, LLVMBuildAdd(c->b, LLVMBuildMul(c->b, cy, ci(c, W), ""), cx, ""), "")), cf(c, 0), "pad");
+    }
+    store(c, v, oy, LLVMBuildAdd(c->b, ob, LLVMBuildAdd(c->b, LLVMBuildMul(c->b, y, ci(c, OW), ""), x, ""), ""));
+    loop_end(c, &lx);
+    loop_end(c, &ly);
+    loop_end(c, &lp);
+    kernel_end(c);
+    *items = os.d[0] * os.d[1];
+    *grain = 1;
+    return c->fn;
+}
+
 static LLVMValueRef emit_copy(Cg *c, const Kernel *k, int64_t *items, int64_t *grain)
 {
+    const Node *nd0 = &c->s->g->n[k->node];
+    if (nd0->op == OP_IM2COL || nd0->op == OP_COL2IM) return emit_im2col(c, k, items, grain);
+    if (nd0->op == OP_AVGPOOL || nd0->op == OP_UPSAMPLE || nd0->op == OP_PAD) return emit_spatial(c, k, items, grain);
     const Graph *g = c->s->g;
     const Node *nd = &g->n[k->node];
     Shape as = g->n[nd->in[0]].shape;
@@ -751,7 +888,18 @@ static LLVMValueRef emit_copy(Cg *c, const Kernel *k, int64_t *items, int64_t *g
     LLVMValueRef lo, hi;
     kernel_begin(c, ir_ops[nd->op].name, &lo, &hi);
     Loop l1, l2;
-    if (nd->op == OP_TRANSPOSE) {   /* y[j, i] = a[i, j]; items are rows j of y */
+    if (nd->op == OP_SWAP01) {   /* y[j, i, :] = a[i, j, :]; items are (j, i) */
+        int64_t d0 = as.d[0], d1 = as.d[1], in = ir_numel(as) / (d0 * d1);
+        LLVMValueRef t = loop_begin(c, &l1, lo, hi, "t");
+        LLVMValueRef j = LLVMBuildSDiv(c->b, t, ci(c, d0), "j"), i = LLVMBuildSRem(c->b, t, ci(c, d0), "i");
+        LLVMValueRef src = LLVMBuildMul(c->b, LLVMBuildAdd(c->b, LLVMBuildMul(c->b, i, ci(c, d1), ""), j, ""), ci(c, in), "");
+        LLVMValueRef dst = LLVMBuildMul(c->b, t, ci(c, in), "");
+        LLVMValueRef q = loop_begin(c, &l2, ci(c, 0), ci(c, in), "q");
+        store(c, load(c, oa, LLVMBuildAdd(c->b, src, q, "")), oy, LLVMBuildAdd(c->b, dst, q, ""));
+        loop_end(c, &l2);
+        loop_end(c, &l1);
+        *items = d0 * d1; *grain = in >= 256 ? 1 : 256 / in;
+    } else if (nd->op == OP_TRANSPOSE) {   /* y[j, i] = a[i, j]; items are rows j of y */
         int64_t R = as.d[0], C = as.d[1];
         LLVMValueRef j = loop_begin(c, &l1, lo, hi, "j");
         LLVMValueRef i = loop_begin(c, &l2, ci(c, 0), ci(c, R), "i");

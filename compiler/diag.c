@@ -75,6 +75,11 @@ int diag_errors(void)
     return n_errors;
 }
 
+void diag_reset(void)
+{
+    n_errors = 0;
+}
+
 static void quote(FILE *out, Loc loc)
 {
     Source *s = find(loc.file);

@@ -20,6 +20,7 @@ void diag_error(Loc loc, const char *fmt, ...) __attribute__((format(printf, 2, 
 void diag_warning(Loc loc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void diag_note(Loc loc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int diag_errors(void);          /* errors reported so far */
+void diag_reset(void);          /* forget the count (one process, many inputs: the fuzzer) */
 void diag_set_stream(FILE *f);  /* default stderr */
 
 /* ---- what sema produces ---- */

@@ -73,6 +73,35 @@ static void rule(Ctx *c, int y, int dy)
     case OP_SOFTPLUS: acc(c, a, ir_bin(g, OP_MUL, dy, ir_un(g, OP_SIGMOID, a, l), l)); break;
     case OP_ABS: acc(c, a, ir_bin(g, OP_MUL, dy, ir_un(g, OP_SIGN, a, l), l)); break;
     case OP_SQUARE: acc(c, a, ir_bin(g, OP_MUL, dy, ir_affine(g, a, 2, 0, l), l)); break;
+    case OP_RSQRT:   /* d/dx x^-1/2 = -y^3/2 */
+        acc(c, a, ir_bin(g, OP_MUL, dy, ir_affine(g, ir_bin(g, OP_MUL, y, ir_bin(g, OP_MUL, y, y, l), l), -0.5, 0, l), l));
+        break;
+    case OP_SWAP01: acc(c, a, ir_un(g, OP_SWAP01, dy, l)); break;
+    case OP_IM2COL:
+        id = ir_col2im(g, dy, g->n[a].shape, nd.cv, l);
+        ir_assert(id >= 0);
+        acc(c, a, id);
+        break;
+    case OP_COL2IM:
+        id = ir_im2col(g, dy, nd.cv, l);
+        ir_assert(id >= 0);
+        acc(c, a, id);
+        break;
+    case OP_AVGPOOL: case OP_UPSAMPLE: {   /* each other's adjoint, up to k^2 */
+        int k = nd.i[0], i[3] = {k, 0, 0};
+        Op other = nd.op == OP_AVGPOOL ? OP_UPSAMPLE : OP_AVGPOOL;
+        id = ir_add(g, other, &dy, 1, NULL, i, l);
+        ir_assert(id >= 0);
+        acc(c, a, ir_affine(g, id, nd.op == OP_AVGPOOL ? 1.0 / (k * k) : (double)k * k, 0, l));
+        break;
+    }
+    case OP_PAD: {
+        int i[3] = {-nd.i[0], 0, 0};
+        id = ir_add(g, OP_PAD, &dy, 1, NULL, i, l);
+        ir_assert(id >= 0);
+        acc(c, a, id);
+        break;
+    }
     case OP_BCAST: acc(c, a, ir_reduce(g, dy, (MapMode)nd.i[0], l)); break;
     case OP_REDUCE: acc(c, a, ir_bcast(g, dy, g->n[a].shape, (MapMode)nd.i[0], l)); break;
     case OP_MATMUL: {

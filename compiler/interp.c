@@ -42,6 +42,7 @@ static double elem(const Node *nd, double a, double b)
     case OP_SOFTPLUS: return fmax(a, 0) + log1p(exp(-fabs(a)));
     case OP_ABS: return fabs(a);
     case OP_SQUARE: return a * a;
+    case OP_RSQRT: return 1 / sqrt(a);
     case OP_RELU_GRAD: return a > 0 ? b : 0;
     case OP_LRELU_GRAD: return a > 0 ? b : nd->f[0] * b;
     case OP_TANH_GRAD: return b * (1 - a * a);
@@ -102,7 +103,52 @@ void interp_run(const Graph *g, double **v)
             memcpy(out, a, (size_t)n * sizeof *out);
             break;
         case K_COPY:
-            if (nd->op == OP_TRANSPOSE) {
+            if (nd->op == OP_SWAP01) {
+                int64_t d0 = as.d[0], d1 = as.d[1], in = ir_numel(as) / (d0 * d1);
+                for (int64_t i = 0; i < d0; i++)
+                    for (int64_t j = 0; j < d1; j++)
+                        memcpy(out + (j * d0 + i) * in, a + (i * d1 + j) * in, (size_t)in * sizeof *out);
+            } else if (nd->op == OP_IM2COL || nd->op == OP_COL2IM) {
+                const int *cv = nd->cv;
+                Shape img = nd->op == OP_IM2COL ? as : nd->shape;
+                int64_t B = img.d[0], C = img.d[1], H = img.d[2], W = img.d[3];
+                int64_t Y = ir_conv_out(H, cv[0], cv[2], cv[3], cv[4]), X = ir_conv_out(W, cv[1], cv[2], cv[3], cv[4]);
+                int64_t ncol = B * Y * X;
+                for (int64_t c = 0; c < C; c++)
+                    for (int ky = 0; ky < cv[0]; ky++)
+                        for (int kx = 0; kx < cv[1]; kx++)
+                            for (int64_t bi = 0; bi < B; bi++)
+                                for (int64_t y = 0; y < Y; y++)
+                                    for (int64_t x = 0; x < X; x++) {
+                                        int64_t iy = y * cv[2] + ky * cv[4] - cv[3], ix = x * cv[2] + kx * cv[4] - cv[3];
+                                        if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+                                        int64_t col = ((c * cv[0] + ky) * cv[1] + kx) * ncol + (bi * Y + y) * X + x;
+                                        int64_t px = ((bi * C + c) * H + iy) * W + ix;
+                                        if (nd->op == OP_IM2COL) out[col] = a[px];
+                                        else out[px] += a[col];
+                                    }
+            } else if (nd->op == OP_AVGPOOL || nd->op == OP_UPSAMPLE || nd->op == OP_PAD) {
+                int k = nd->i[0];
+                Shape os = nd->shape;
+                int64_t planes = os.d[0] * os.d[1];
+                for (int64_t pl = 0; pl < planes; pl++)
+                    for (int64_t y = 0; y < os.d[2]; y++)
+                        for (int64_t x = 0; x < os.d[3]; x++) {
+                            const double *ap = a + pl * as.d[2] * as.d[3];
+                            double val = 0;
+                            if (nd->op == OP_AVGPOOL) {
+                                for (int dy = 0; dy < k; dy++)
+                                    for (int dx = 0; dx < k; dx++) val += ap[(y * k + dy) * as.d[3] + x * k + dx];
+                                val /= (double)k * k;
+                            } else if (nd->op == OP_UPSAMPLE) {
+                                val = ap[(y / k) * as.d[3] + x / k];
+                            } else {
+                                int64_t iy = y - k, ix = x - k;
+                                val = iy >= 0 && iy < as.d[2] && ix >= 0 && ix < as.d[3] ? ap[iy * as.d[3] + ix] : 0;
+                            }
+                            out[(pl * os.d[2] + y) * os.d[3] + x] = val;
+                        }
+            } else if (nd->op == OP_TRANSPOSE) {
                 for (int64_t i = 0; i < as.d[0]; i++)
                     for (int64_t j = 0; j < as.d[1]; j++) out[j * as.d[0] + i] = a[i * as.d[1] + j];
             } else if (nd->op == OP_SLICE) {

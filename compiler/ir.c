@@ -154,6 +154,48 @@ static int infer(Graph *g, Node *nd, Shape *out)
             *out = ir_shape(2, a->shape.d[1], a->shape.d[0]);
             return 1;
         }
+        if (nd->op == OP_SWAP01) {
+            if (a->shape.rank < 2) return fail(g, "swap01 needs at least 2 axes");
+            *out = a->shape;
+            out->d[0] = a->shape.d[1];
+            out->d[1] = a->shape.d[0];
+            return 1;
+        }
+        if (nd->op == OP_IM2COL || nd->op == OP_COL2IM) {
+            const int *cv = nd->cv;
+            Shape img = nd->op == OP_IM2COL ? a->shape : nd->shape;
+            if (img.rank != 4) return fail(g, "%s needs [B,C,H,W], got %s", ir_ops[nd->op].name, ir_shape_str(img, b1, sizeof b1));
+            int64_t Y = ir_conv_out(img.d[2], cv[0], cv[2], cv[3], cv[4]), X = ir_conv_out(img.d[3], cv[1], cv[2], cv[3], cv[4]);
+            if (Y <= 0 || X <= 0)
+                return fail(g, "a %dx%d kernel (stride %d, padding %d, dilation %d) does not fit in %lldx%lld", cv[0], cv[1],
+                            cv[2], cv[3], cv[4], (long long)img.d[2], (long long)img.d[3]);
+            Shape cols = ir_shape(2, img.d[1] * cv[0] * cv[1], img.d[0] * Y * X);
+            if (nd->op == OP_COL2IM && !ir_shape_eq(cols, a->shape))
+                return fail(g, "col2im to %s needs %s columns, got %s", ir_shape_str(img, b1, sizeof b1),
+                            ir_shape_str(cols, b2, sizeof b2), ir_shape_str(a->shape, b1 + 32, sizeof b1 - 32));
+            *out = nd->op == OP_IM2COL ? cols : img;
+            return 1;
+        }
+        if (nd->op == OP_AVGPOOL || nd->op == OP_UPSAMPLE || nd->op == OP_PAD) {
+            int k = nd->i[0];
+            if (a->shape.rank != 4) return fail(g, "%s needs [B,C,H,W], got %s", ir_ops[nd->op].name, ir_shape_str(a->shape, b1, sizeof b1));
+            *out = a->shape;
+            for (int ax = 2; ax < 4; ax++) {
+                int64_t h = a->shape.d[ax];
+                if (nd->op == OP_AVGPOOL) {
+                    if (k < 1 || h % k) return fail(g, "avgpool(%d) needs sizes divisible by %d, got %lldx%lld", k, k,
+                                                    (long long)a->shape.d[2], (long long)a->shape.d[3]);
+                    out->d[ax] = h / k;
+                } else if (nd->op == OP_UPSAMPLE) {
+                    if (k < 1) return fail(g, "upsample needs a factor >= 1");
+                    out->d[ax] = h * k;
+                } else {
+                    if (h + 2 * (int64_t)k < 1) return fail(g, "pad(%d) leaves nothing of %lld", k, (long long)h);
+                    out->d[ax] = h + 2 * k;
+                }
+            }
+            return 1;
+        }
         if (nd->op == OP_SLICE) {   /* i[0] axis, i[1] start; the length is in nd->shape */
             int ax = nd->i[0];
             int64_t len = nd->shape.d[ax];   /* out may alias nd->shape */
@@ -183,7 +225,7 @@ static int infer(Graph *g, Node *nd, Shape *out)
 /* For BCAST, RESHAPE and SLICE the target shape is passed through g->n[len]
  * staging: callers use ir_add_shaped(). */
 static int add_node(Graph *g, Op op, const int *in, int n_in, const double *f, const int *i, Shape given,
-                    const char *name, Loc loc)
+                    const char *name, Loc loc, const int *cv)
 {
     ir_assert(op >= 0 && op < OP_COUNT);
     ir_assert(ir_ops[op].arity < 0 || ir_ops[op].arity == n_in);
@@ -194,6 +236,7 @@ static int add_node(Graph *g, Op op, const int *in, int n_in, const double *f, c
     }
     if (f) memcpy(nd.f, f, sizeof nd.f);
     if (i) memcpy(nd.i, i, sizeof nd.i);
+    if (cv) memcpy(nd.cv, cv, sizeof nd.cv);
     g->err[0] = 0;
     if (ir_ops[op].kind != K_SOURCE && !infer(g, &nd, &nd.shape)) return -1;
     return push(g, nd);
@@ -201,19 +244,19 @@ static int add_node(Graph *g, Op op, const int *in, int n_in, const double *f, c
 
 int ir_add(Graph *g, Op op, const int *in, int n_in, const double *f, const int *i, Loc loc)
 {
-    ir_assert(op != OP_BCAST && op != OP_RESHAPE && op != OP_SLICE);
-    return add_node(g, op, in, n_in, f, i, (Shape){0}, NULL, loc);
+    ir_assert(op != OP_BCAST && op != OP_RESHAPE && op != OP_SLICE && op != OP_COL2IM && op != OP_IM2COL);
+    return add_node(g, op, in, n_in, f, i, (Shape){0}, NULL, loc, NULL);
 }
 
 int ir_add_shaped(Graph *g, Op op, int a, Shape s, const int *i, Loc loc)
 {
-    return add_node(g, op, &a, 1, NULL, i, s, NULL, loc);
+    return add_node(g, op, &a, 1, NULL, i, s, NULL, loc, NULL);
 }
 
 int ir_source(Graph *g, Op op, Shape s, const double *f, const int *i, const char *name, Loc loc)
 {
     ir_assert(ir_ops[op].kind == K_SOURCE);
-    return add_node(g, op, NULL, 0, f, i, s, name, loc);
+    return add_node(g, op, NULL, 0, f, i, s, name, loc, NULL);
 }
 
 static int must(Graph *g, int id)
@@ -256,6 +299,29 @@ int ir_reduce(Graph *g, int a, MapMode m, Loc loc)
     return must(g, ir_add(g, OP_REDUCE, &a, 1, NULL, i, loc));
 }
 
+int ir_add_like(Graph *g, const Node *nd)
+{
+    return add_node(g, nd->op, nd->in, nd->n_in, nd->f, nd->i, nd->shape, nd->name, nd->loc, nd->cv);
+}
+
+int64_t ir_conv_out(int64_t in, int k, int stride, int pad, int dil)
+{
+    if (k < 1 || stride < 1 || dil < 1 || pad < 0) return 0;
+    int64_t span = (int64_t)dil * (k - 1) + 1, room = in + 2 * (int64_t)pad - span;
+    return room < 0 ? 0 : room / stride + 1;
+}
+
+int ir_im2col(Graph *g, int x, const int cv[5], Loc loc)
+{
+    int id = add_node(g, OP_IM2COL, &x, 1, NULL, NULL, (Shape){0}, NULL, loc, cv);
+    return id;
+}
+
+int ir_col2im(Graph *g, int cols, Shape out, const int cv[5], Loc loc)
+{
+    return add_node(g, OP_COL2IM, &cols, 1, NULL, NULL, out, NULL, loc, cv);
+}
+
 int ir_matmul(Graph *g, int a, int b, int ta, int tb, Loc loc)
 {
     int in[2] = {a, b}, i[3] = {ta, tb, 0};
@@ -286,6 +352,11 @@ void ir_print_node(FILE *f, const Graph *g, int id)
     case OP_MATMUL: fprintf(f, "%s%s", nd->i[0] ? " ta" : "", nd->i[1] ? " tb" : ""); break;
     case OP_CONCAT: fprintf(f, " axis=%d", nd->i[0]); break;
     case OP_SLICE: fprintf(f, " axis=%d start=%d", nd->i[0], nd->i[1]); break;
+    case OP_IM2COL: case OP_COL2IM:
+        fprintf(f, " k=%dx%d s=%d p=%d d=%d", nd->cv[0], nd->cv[1], nd->cv[2], nd->cv[3], nd->cv[4]);
+        break;
+    case OP_AVGPOOL: case OP_UPSAMPLE: fprintf(f, " k=%d", nd->i[0]); break;
+    case OP_PAD: fprintf(f, " p=%d", nd->i[0]); break;
     case OP_INPUT: fprintf(f, " %s", (const char *[]){"x", "z", "y", "other"}[nd->i[0] & 3]); break;
     case OP_PARAM: fprintf(f, " %s init=%d/%g", nd->i[0] == NET_G ? "G" : "D", nd->i[1], nd->f[0]); break;
     default: break;

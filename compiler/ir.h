@@ -75,10 +75,18 @@ typedef struct {
      *   MATMUL     i[0] transpose a, i[1] transpose b (2-D operands)
      *   CONCAT/SLICE i[0] axis, SLICE i[1] start
      *   INPUT      i[0] InputRole
-     *   PARAM      i[0] Net, i[1] Init, f[0] init bound/std, name
+     *   PARAM      i[0] Net, i[1] Init, f[0] init bound/std (f[1] the mean
+     *              for INIT_NORMAL), i[2] 1 for a buffer (not trained), name
+     *   IM2COL     cv = {kh, kw, stride, pad, dilation}: [B,C,H,W] ->
+     *              [C*kh*kw, B*Y*X], row (c,ky,kx), column (b,y,x)
+     *   COL2IM     the adjoint of IM2COL, to the given [B,C,H,W] (sums overlaps)
+     *   SWAP01     swaps the first two axes
+     *   AVGPOOL/UPSAMPLE i[0] factor k (window k, stride k / nearest, k times)
+     *   PAD        i[0] zeros added on each side of H and W (negative: cropped)
      */
     double f[2];
     int i[3];
+    int cv[5];
     const char *name;   /* PARAM: PyTorch-style name "G.0.weight"; others: optional label */
     Loc loc;            /* the user code that caused this node */
 } Node;
@@ -108,6 +116,15 @@ int ir_matmul(Graph *g, int a, int b, int ta, int tb, Loc loc);
 /* BCAST, RESHAPE and SLICE take their result shape s (SLICE: the slice's
  * length along the axis is s.d[axis]); -1 with g->err on a bad shape. */
 int ir_add_shaped(Graph *g, Op op, int a, Shape s, const int *i, Loc loc);
+/* A node like nd (op, inputs, attributes; the shape for sources and for
+ * ops whose shape is given) added to g: for passes that rebuild graphs. */
+int ir_add_like(Graph *g, const Node *nd);
+/* IM2COL of x, and COL2IM of cols to shape `out`; cv = {kh, kw, stride,
+ * pad, dilation}.  -1 with g->err on a bad geometry. */
+int ir_im2col(Graph *g, int x, const int cv[5], Loc loc);
+int ir_col2im(Graph *g, int cols, Shape out, const int cv[5], Loc loc);
+/* The output size of a convolution along one axis, or <= 0 when none. */
+int64_t ir_conv_out(int64_t in, int k, int stride, int pad, int dil);
 
 /* ir_shape(rank, d0, d1, ...): ir_shape(2, 64, 100) is [64,100]. */
 #define ir_shape(...) ir_shape_a((const int64_t[]){__VA_ARGS__})

@@ -8,7 +8,8 @@
  *          K_REDUCE  sums its input down to a smaller shape
  *          K_MATMUL  matrix product
  *          K_VIEW    no computation, same buffer (reshape)
- *          K_COPY    data movement (concat, slice, transpose)
+ *          K_COPY    data movement and spatial rearrangement (concat, slice,
+ *                    transpose, im2col, col2im, pooling, padding): a kernel each
  *   grad   the gradient rule in grad.c (grad_NAME), or 0 when the op is only
  *          produced by differentiation and has no rule yet.
  * The *_GRAD ops take (forward value, dy); relu and leaky_relu's take the
@@ -37,6 +38,7 @@
   X(SOFTPLUS,   "softplus",     1, K_ELEM,   1) \
   X(ABS,        "abs",          1, K_ELEM,   1) \
   X(SQUARE,     "square",       1, K_ELEM,   1) \
+  X(RSQRT,      "rsqrt",        1, K_ELEM,   1) \
   X(RELU_GRAD,  "relu_grad",    2, K_ELEM,   0) \
   X(LRELU_GRAD, "leaky_relu_grad", 2, K_ELEM, 0) \
   X(TANH_GRAD,  "tanh_grad",    2, K_ELEM,   0) \
@@ -48,4 +50,10 @@
   X(RESHAPE,    "reshape",      1, K_VIEW,   1) \
   X(CONCAT,     "concat",       2, K_COPY,   1) \
   X(SLICE,      "slice",        1, K_COPY,   1) \
-  X(TRANSPOSE,  "transpose",    1, K_COPY,   1)
+  X(TRANSPOSE,  "transpose",    1, K_COPY,   1) \
+  X(SWAP01,     "swap01",       1, K_COPY,   1) \
+  X(IM2COL,     "im2col",       1, K_COPY,   1) \
+  X(COL2IM,     "col2im",       1, K_COPY,   1) \
+  X(AVGPOOL,    "avgpool",      1, K_COPY,   1) \
+  X(UPSAMPLE,   "upsample",     1, K_COPY,   1) \
+  X(PAD,        "pad",          1, K_COPY,   1)

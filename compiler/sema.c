@@ -1542,6 +1542,17 @@ static char *base_name(const char *path)
     return r;
 }
 
+void sema_free(Program *p)
+{
+    if (!p) return;
+    for (int k = 0; p->g && k < p->g->len; k++)   /* sources own their names (xstrdup) */
+        if (p->g->n[k].op == OP_PARAM || p->g->n[k].op == OP_INPUT) free((char *)p->g->n[k].name);
+    ir_free(p->g);
+    free((char *)p->name);
+    free((char *)p->data_path);
+    free(p);
+}
+
 Program *sema_program(struct Ast *ast, const char *path, const char *source)
 {
     int before = diag_errors();
@@ -1597,8 +1608,7 @@ Program *sema_program(struct Ast *ast, const char *path, const char *source)
         free(s.nets[k].slots);
     }
     if (diag_errors() > before) {
-        ir_free(p->g);
-        free(p);
+        sema_free(p);
         return NULL;
     }
     ir_assert(p->fake >= 0 && p->sample >= 0 && p->d_loss >= 0 && p->g_loss >= 0);

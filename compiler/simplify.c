@@ -31,6 +31,7 @@ static uint64_t node_hash(const Node *nd)
     for (int k = 0; k < nd->n_in; k++) { uint64_t v = (uint64_t)nd->in[k]; MIX(v); }
     for (int k = 0; k < 2; k++) MIX(nd->f[k]);
     for (int k = 0; k < 3; k++) { uint64_t v = (uint64_t)(int64_t)nd->i[k]; MIX(v); }
+    for (int k = 0; k < 5; k++) { uint64_t v = (uint64_t)(int64_t)nd->cv[k]; MIX(v); }
     for (int k = 0; k < nd->shape.rank; k++) MIX(nd->shape.d[k]);
 #undef MIX
     return h;
@@ -41,7 +42,7 @@ static int same(const Node *a, const Node *b)
     if (a->op != b->op || a->n_in != b->n_in || !ir_shape_eq(a->shape, b->shape)) return 0;
     for (int k = 0; k < a->n_in; k++) if (a->in[k] != b->in[k]) return 0;
     return a->f[0] == b->f[0] && a->f[1] == b->f[1] && a->i[0] == b->i[0] && a->i[1] == b->i[1] &&
-           a->i[2] == b->i[2];
+           a->i[2] == b->i[2] && !memcmp(a->cv, b->cv, sizeof a->cv);
 }
 
 static int unique_source(Op op) { return op == OP_INPUT || op == OP_PARAM || op == OP_DROPMASK; }
@@ -55,10 +56,7 @@ static int intern(Cse *c, Node nd)
         for (int id = c->bucket[h] - 1; id >= 0; id = c->next[id] - 1)
             if (same(&g->n[id], &nd)) return id;
     }
-    int id = nd.n_in == 0 ? ir_source(g, nd.op, nd.shape, nd.f, nd.i, nd.name, nd.loc)
-         : (nd.op == OP_BCAST || nd.op == OP_RESHAPE || nd.op == OP_SLICE)
-             ? ir_add_shaped(g, nd.op, nd.in[0], nd.shape, nd.i, nd.loc)
-             : ir_add(g, nd.op, nd.in, nd.n_in, nd.f, nd.i, nd.loc);
+    int id = ir_add_like(g, &nd);
     ir_assert(id >= 0);
     g->n[id].name = nd.name;
     if (id >= c->nb) ir_die(__FILE__, __LINE__, "cse table full");

@@ -622,6 +622,7 @@ static Dom dom_of(Op op, int operand)
     case OP_RELU: case OP_LRELU: case OP_ABS: case OP_SIGN: case OP_RELU_GRAD: case OP_LRELU_GRAD:
         return operand == 0 ? (Dom){0.1, 2, 1} : (Dom){0, 2, 1};
     case OP_LOG: return (Dom){0.2, 4, 0};
+    case OP_RSQRT: return (Dom){0.3, 4, 0};
     case OP_DIV: return operand == 1 ? (Dom){0.5, 2, 1} : (Dom){0, 2, 1};
     case OP_EXP: return (Dom){0, 3, 1};
     case OP_SIGMOID: return (Dom){0, 4, 1};
@@ -1031,6 +1032,67 @@ static void transpose_cases(void)
     }
 }
 
+static void swap01_cases(void)
+{
+    Shape c[] = {S2(5, 33), S3(3, 4, 5), S4(2, 3, 4, 5), S4(7, 1, 2, 3), S3(40, 30, 2)};
+    for (size_t q = 0; q < sizeof c / sizeof c[0]; q++) ISOLATED(OP_SWAP01, labf("swap01/%s", sstr(c[q]))) {
+        T *t = t_new();
+        int a = t_var(t, c[q], 0, 2, 1);
+        check(t, OP_SWAP01, ir_un(t->g, OP_SWAP01, a, L), sstr(c[q]), ir_numel(c[q]) > 1000 ? GRAD | KERNEL : ALL, 1e-4);
+        t_free(t);
+    }
+}
+
+/* Convolution geometry: odd sizes, stride 1 and 2, padding 0..2, dilation,
+ * 1 and 3 channels; im2col and col2im are each other's adjoints. */
+static void conv_cases(Op op)
+{
+    const struct { int64_t x[4]; int cv[5]; } conv_geo[] = {
+        {{2, 1, 5, 5}, {3, 3, 1, 0, 1}}, {{2, 3, 7, 6}, {3, 3, 1, 1, 1}}, {{1, 3, 8, 8}, {4, 4, 2, 1, 1}},
+        {{3, 1, 9, 7}, {4, 4, 2, 2, 1}}, {{2, 2, 6, 6}, {1, 1, 1, 0, 1}}, {{2, 3, 7, 7}, {3, 3, 2, 0, 1}},
+        {{1, 2, 9, 9}, {3, 3, 1, 2, 2}}, {{2, 1, 4, 4}, {4, 4, 1, 0, 1}}, {{2, 3, 5, 8}, {2, 3, 1, 1, 1}},
+    };
+    for (size_t q = 0; q < sizeof conv_geo / sizeof conv_geo[0]; q++) {
+        const int *cv = conv_geo[q].cv;
+        Shape x = S4(conv_geo[q].x[0], conv_geo[q].x[1], conv_geo[q].x[2], conv_geo[q].x[3]);
+        char v[120];
+        snprintf(v, sizeof v, "%s/k%dx%d/s%d/p%d/d%d", sstr(x), cv[0], cv[1], cv[2], cv[3], cv[4]);
+        ISOLATED(op, labf("%s/%s", ir_ops[op].name, v)) {
+            T *t = t_new();
+            int y;
+            if (op == OP_IM2COL) {
+                y = must(t->g, ir_im2col(t->g, t_var(t, x, 0, 2, 1), cv, L));
+            } else {
+                int64_t Y = ir_conv_out(x.d[2], cv[0], cv[2], cv[3], cv[4]), X = ir_conv_out(x.d[3], cv[1], cv[2], cv[3], cv[4]);
+                Shape cols = S2(x.d[1] * cv[0] * cv[1], x.d[0] * Y * X);
+                y = must(t->g, ir_col2im(t->g, t_var(t, cols, 0, 2, 1), x, cv, L));
+                expect_shape(t->g, y, x, labf("col2im/%s", v));
+            }
+            check(t, op, y, v, ALL, 1e-4);
+            t_free(t);
+        }
+    }
+}
+
+static void spatial_cases(Op op)
+{
+    struct { Shape x; int k; } c[] = {{S4(2, 3, 4, 6), 2}, {S4(1, 2, 6, 6), 3}, {S4(2, 1, 3, 5), 1},
+                                      {S4(3, 2, 8, 4), 2}, {S4(2, 3, 5, 5), -1}, {S4(1, 1, 1, 1), 2}};
+    for (size_t q = 0; q < sizeof c / sizeof c[0]; q++) {
+        int k = c[q].k;
+        if (op == OP_AVGPOOL && (k < 1 || c[q].x.d[2] % k || c[q].x.d[3] % k)) continue;
+        if (op == OP_UPSAMPLE && k < 1) continue;
+        char v[100];
+        snprintf(v, sizeof v, "%s/k%d", sstr(c[q].x), k);
+        ISOLATED(op, labf("%s/%s", ir_ops[op].name, v)) {
+            T *t = t_new();
+            int i[3] = {k, 0, 0}, a = t_var(t, c[q].x, 0, 2, 1);
+            check(t, op, must(t->g, ir_add(t->g, op, &a, 1, NULL, i, L)), v, ALL, 1e-4);
+            t_free(t);
+        }
+    }
+}
+
 /* Runs the cases of op; returns 0 if the op has none. */
 static int op_cases(Op op)
 {
@@ -1038,7 +1100,7 @@ static int op_cases(Op op)
     case OP_INPUT: case OP_PARAM: case OP_CONST: source_cases(op); return 1;
     case OP_DROPMASK: dropmask_cases(); return 1;
     case OP_ADD: case OP_SUB: case OP_MUL: case OP_DIV: case OP_AFFINE: case OP_NEG: case OP_RELU: case OP_LRELU:
-    case OP_TANH: case OP_SIGMOID: case OP_LOG: case OP_EXP: case OP_SOFTPLUS: case OP_ABS: case OP_SQUARE:
+    case OP_TANH: case OP_SIGMOID: case OP_LOG: case OP_EXP: case OP_SOFTPLUS: case OP_ABS: case OP_SQUARE: case OP_RSQRT:
     case OP_RELU_GRAD: case OP_LRELU_GRAD: case OP_TANH_GRAD: case OP_SIGM_GRAD: case OP_SIGN:
         elem_cases(op);
         return 1;
@@ -1048,6 +1110,9 @@ static int op_cases(Op op)
     case OP_CONCAT: concat_cases(); return 1;
     case OP_SLICE: slice_cases(); return 1;
     case OP_TRANSPOSE: transpose_cases(); return 1;
+    case OP_SWAP01: swap01_cases(); return 1;
+    case OP_IM2COL: case OP_COL2IM: conv_cases(op); return 1;
+    case OP_AVGPOOL: case OP_UPSAMPLE: case OP_PAD: spatial_cases(op); return 1;
     case OP_COUNT: break;
     }
     return 0;   /* a new op: give it cases above */
