@@ -15,7 +15,8 @@
  *   AST_BLOCK       name; kids[0]: AST_LIST of AST_PARAM; rest: statements
  *   AST_PARAM       name; kids[0]: default value (optional)
  *   AST_ASSIGN      name = kids[0]
- *   AST_PIPE        kids[0] -> kids[1] (a layer: AST_NAME or AST_CALL)
+ *   AST_PIPE        kids[0] -> kids[1] (a layer: AST_NAME or AST_CALL); kids[2], if present,
+ *                   the condition of `-> layer if cond`
  *   AST_CALL        name(kids...): arguments are expressions or AST_KWARG
  *   AST_KWARG       name = kids[0]
  *   AST_INDEX       name[kids[0]]  (E[...])

@@ -1058,10 +1058,10 @@ static void emit_model(Cg *c, LLVMValueRef steps[4])
     const Program *p = s->p;
     const Graph *g = s->g;
     LLVMTypeRef ps = LLVMPointerType(c->i8, 0), a4 = LLVMArrayType(c->i64, 4), a3 = LLVMArrayType(c->i64, 3);
-    LLVMTypeRef tf[] = {ps, c->i32, c->i32, c->i32, c->f64, c->i32, a4, c->i64};
+    LLVMTypeRef tf[] = {ps, c->i32, c->i32, c->i32, c->f64, c->i32, a4, c->i64, c->f64};
     LLVMTypeRef tt = LLVMStructCreateNamed(c->cx, "GanrtTensor");
-    LLVMStructSetBody(tt, tf, 8, 0);
-    int cap = 3 * (s->n_params[0] + s->n_params[1]) + 1, nt = 0;
+    LLVMStructSetBody(tt, tf, 9, 0);
+    int cap = 3 * (s->n_params[0] + s->n_params[1]) + s->n_bufs + 1, nt = 0;
     LLVMValueRef *tv = malloc((size_t)cap * sizeof *tv);
     ir_assert(tv);
     for (int net = 0; net < 2; net++) {
@@ -1074,13 +1074,22 @@ static void emit_model(Cg *c, LLVMValueRef steps[4])
                 const Node *pn = &g->n[s->params[net][k]];
                 char name[256];
                 snprintf(name, sizeof name, "%s%s", role == 0 ? "" : role == 1 ? (adam ? "adam_m." : "sgd_momentum.") : "adam_v.", pn->name);
-                LLVMValueRef f[8] = {cstr(c, name), ci32(c, net == NET_G ? 0 : 1),
+                LLVMValueRef f[9] = {cstr(c, name), ci32(c, net == NET_G ? 0 : 1),
                                      ci32(c, role == 0 ? GANRT_PARAM : role == 1 ? GANRT_MOMENT1 : GANRT_MOMENT2),
                                      ci32(c, role == 0 ? pn->i[1] : GANRT_INIT_ZERO), LLVMConstReal(c->f64, role == 0 ? pn->f[0] : 0),
-                                     ci32(c, pn->shape.rank), dims(c, pn->shape, 4), ci(c, base + rel)};
-                tv[nt++] = LLVMConstNamedStruct(tt, f, 8);
+                                     ci32(c, pn->shape.rank), dims(c, pn->shape, 4), ci(c, base + rel),
+                                     LLVMConstReal(c->f64, role == 0 ? pn->f[1] : 0)};
+                tv[nt++] = LLVMConstNamedStruct(tt, f, 9);
                 rel += (ir_numel(pn->shape) + 15) / 16 * 16;
             }
+        }
+        for (int k = 0; k < s->n_bufs; k++) {   /* batchnorm running statistics */
+            const Node *bn = &g->n[s->bufs[k]];
+            if (bn->i[0] != net) continue;
+            LLVMValueRef f[9] = {cstr(c, bn->name), ci32(c, net == NET_G ? 0 : 1), ci32(c, GANRT_BUFFER), ci32(c, bn->i[1]),
+                                 LLVMConstReal(c->f64, bn->f[0]), ci32(c, bn->shape.rank), dims(c, bn->shape, 4),
+                                 ci(c, s->off[s->bufs[k]]), LLVMConstReal(c->f64, bn->f[1])};
+            tv[nt++] = LLVMConstNamedStruct(tt, f, 9);
         }
     }
     LLVMValueRef tarr = LLVMConstArray(tt, tv, (unsigned)nt);

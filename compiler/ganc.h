@@ -65,6 +65,12 @@ typedef struct {
     int sample;                /* G(z), evaluation mode (dropout off) */
     int d_loss, g_loss;        /* scalars to MINIMISE (sema negates a `max D:`) */
     int d_real, d_fake;        /* scalar metrics: mean D(x), mean D(G(z)) as probabilities, or -1 */
+
+    /* State updates made by a training step (batchnorm running statistics):
+     * after the section that computes `stat`, buffer `dst` (a PARAM node with
+     * i[2] = 1) takes the value of `src`. */
+    struct Assign { int dst, src, stat; } *assign;
+    int n_assign;
 } Program;
 
 /* sema.c: builds the Program from a parsed file.  Returns NULL after
@@ -126,6 +132,8 @@ typedef struct {
     int64_t arena;            /* floats */
     int64_t scalars;          /* offset of the GANRT_S_* slots */
     int *params[2], n_params[2], *grads[2];
+    int *bufs, n_bufs;        /* buffers (PARAM nodes with i[2] = 1), both nets */
+    int64_t b_off;            /* their region: persistent, not trained */
     int64_t p_off[2], g_off[2], m_off[2], v_off[2], p_len[2];
     int d_loss, g_loss, d_real, d_fake, fake, sample, x, z;   /* node ids in g */
     int64_t flops;            /* per training iteration */

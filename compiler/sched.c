@@ -202,10 +202,14 @@ static void collect_params(Schedule *s)
         s->params[net] = malloc((size_t)s->g->len * sizeof(int));
         ir_assert(s->params[net]);
     }
+    s->n_bufs = 0;
+    s->bufs = malloc((size_t)s->g->len * sizeof(int));
+    ir_assert(s->bufs);
     for (int id = 0; id < s->g->len; id++)
         if (s->g->n[id].op == OP_PARAM) {
             int net = s->g->n[id].i[0];
-            s->params[net][s->n_params[net]++] = id;
+            if (s->g->n[id].i[2]) s->bufs[s->n_bufs++] = id;
+            else s->params[net][s->n_params[net]++] = id;
         }
 }
 
@@ -245,6 +249,20 @@ static void layout(Schedule *s)
     ancestors(g, s->grads[NET_G], s->n_params[NET_G], in[SEC_GSTEP]);
     for (size_t id = 0; id < n; id++)
         if (in[SEC_GFWD][id]) in[SEC_DSTEP][id] = in[SEC_GSTEP][id] = 0;
+    /* a state update runs in the section that computes its statistic */
+    int *asec = malloc(((size_t)s->p->n_assign + 1) * sizeof *asec);
+    ir_assert(asec);
+    for (int k = 0; k < s->p->n_assign; k++) {
+        const struct Assign *as = &s->p->assign[k];
+        asec[k] = in[SEC_GFWD][as->stat] ? SEC_GFWD : in[SEC_DSTEP][as->stat] ? SEC_DSTEP : SEC_GSTEP;
+        char *tmp = calloc(n, 1);
+        ir_assert(tmp);
+        ancestors(g, &as->src, 1, tmp);
+        for (size_t id = 0; id < n; id++)
+            if (tmp[id] && (asec[k] == SEC_GFWD || !in[SEC_GFWD][id])) in[asec[k]][id] = 1;
+        free(tmp);
+        root[as->src] = 1;
+    }
     mark(g, in[SEC_SAMPLE], &s->sample, 1, NULL);
     int rl[] = {s->fake, s->sample, s->d_loss, s->g_loss, s->d_real, s->d_fake};
     for (int k = 0; k < 6; k++)
@@ -277,8 +295,20 @@ static void layout(Schedule *s)
             rel += align_up(ir_numel(g->n[pid].shape));
         }
     }
+    s->b_off = top;
+    for (int k = 0; k < s->n_bufs; k++) {
+        s->off[s->bufs[k]] = top;
+        top += align_up(ir_numel(g->n[s->bufs[k]].shape));
+    }
     /* kernels */
     for (int k = 0; k < SEC_COUNT; k++) build_section(s, &s->sec[k], in[k], root);
+    for (int k = 0; k < s->p->n_assign; k++) {   /* after everything that reads the old value */
+        Kernel *kn = push(&s->sec[asec[k]], KN_GRADCOPY);
+        kn->node = s->p->assign[k].src;
+        kn->dst = s->off[s->p->assign[k].dst];
+        kn->len = ir_numel(g->n[s->p->assign[k].dst].shape);
+    }
+    free(asec);
     for (int net = 0; net < 2; net++) {
         Section *sec = &s->sec[net == NET_D ? SEC_DSTEP : SEC_GSTEP];
         int64_t rel = 0;
@@ -325,32 +355,47 @@ Schedule *sched_build(Program *p)
     Schedule *s = calloc(1, sizeof *s);
     ir_assert(s);
     s->p = p;
-    /* 1. forward simplification, then gradients of the stable forms */
+    /* Roots that every pass keeps and renumbers: the six outputs, then the
+     * state updates (dst, src, stat), then each parameter with its gradient. */
+    int na = p->n_assign, nfix = 6 + 3 * na;
+    int *roots = malloc(((size_t)nfix + 2 * (size_t)p->g->len) * sizeof *roots);
+    ir_assert(roots);
     int fr[6] = {p->fake, p->sample, p->d_loss, p->g_loss, p->d_real, p->d_fake};
-    simplify(&p->g, fr, 6);
+    memcpy(roots, fr, sizeof fr);
+    for (int k = 0; k < na; k++) {
+        roots[6 + 3 * k] = p->assign[k].dst;
+        roots[7 + 3 * k] = p->assign[k].src;
+        roots[8 + 3 * k] = p->assign[k].stat;
+    }
+    /* 1. forward simplification, then gradients of the stable forms */
+    simplify(&p->g, roots, nfix);
     s->g = p->g;
     collect_params(s);
     for (int net = 0; net < 2; net++) s->grads[net] = malloc(((size_t)s->n_params[net] + 1) * sizeof(int));
-    grad_build(s->g, fr[2], s->params[NET_D], s->n_params[NET_D], s->grads[NET_D], NULL);
-    grad_build(s->g, fr[3], s->params[NET_G], s->n_params[NET_G], s->grads[NET_G], NULL);
+    grad_build(s->g, roots[2], s->params[NET_D], s->n_params[NET_D], s->grads[NET_D], NULL);
+    grad_build(s->g, roots[3], s->params[NET_G], s->n_params[NET_G], s->grads[NET_G], NULL);
     /* 2. lower and simplify again, everything that is needed as a root */
-    int np = s->n_params[0] + s->n_params[1], nr = 6 + 2 * np, q = 6;
-    int *roots = malloc((size_t)nr * sizeof *roots);
-    ir_assert(roots);
-    memcpy(roots, fr, sizeof fr);
+    int q = nfix;
     for (int net = 0; net < 2; net++)
         for (int k = 0; k < s->n_params[net]; k++) {
             roots[q++] = s->params[net][k];
             roots[q++] = s->grads[net][k];
         }
-    simplify_lower(&p->g, roots, nr);
+    for (int k = 0; k < s->n_bufs; k++) roots[q++] = s->bufs[k];
+    simplify_lower(&p->g, roots, q);
     s->g = p->g;
-    q = 6;
+    q = nfix;
     for (int net = 0; net < 2; net++)
         for (int k = 0; k < s->n_params[net]; k++) {
             s->params[net][k] = roots[q++];
             s->grads[net][k] = roots[q++];
         }
+    for (int k = 0; k < s->n_bufs; k++) s->bufs[k] = roots[q++];
+    for (int k = 0; k < na; k++) {
+        p->assign[k].dst = roots[6 + 3 * k];
+        p->assign[k].src = roots[7 + 3 * k];
+        p->assign[k].stat = roots[8 + 3 * k];
+    }
     s->fake = roots[0]; s->sample = roots[1]; s->d_loss = roots[2]; s->g_loss = roots[3];
     s->d_real = roots[4]; s->d_fake = roots[5];
     s->x = s->z = -1;

@@ -272,13 +272,23 @@ static int const_eval(const Env *env, const Ast *a, double *out, const char *wha
     }
 }
 
+/* PyTorch's keyword names, accepted for the short ones of the layers:
+ * conv(64, kernel_size=4, stride=2, padding=1) is conv(64, k=4, s=2, p=1). */
+static const char *const kw_alias[][2] = {
+    {"kernel", "k"}, {"kernel_size", "k"}, {"stride", "s"}, {"padding", "p"}, {"dilation", "d"},
+    {"output_padding", "op"},
+};
+enum { N_KW_ALIAS = sizeof kw_alias / sizeof kw_alias[0] };
+
 /* Binds the arguments of call (an AST_CALL, or an AST_NAME: no arguments)
- * to spec, after skipping `skip` positional arguments.  Values go to out[],
- * their locations to locs[] (the call's location for defaults). */
+ * to spec (at most 12 entries), after skipping `skip` positional arguments.
+ * Keywords may also be the aliases of kw_alias.  Values go to out[], their
+ * locations to locs[] (the call's location for defaults). */
 static int bind_args(const Env *env, const Ast *call, int skip, const char *fname, const ArgSpec *spec, int n,
                      double *out, Loc *locs)
 {
-    int set[8] = {0}, ok = 1, pos = 0, n_pos = 0, n_req = 0;
+    int set[12] = {0}, ok = 1, pos = 0, n_pos = 0, n_req = 0;
+    ir_assert(n <= 12);
     char what[96], list[160] = "";
     for (int k = 0; k < n; k++) {
         size_t l = strlen(list);
@@ -297,11 +307,19 @@ static int bind_args(const Env *env, const Ast *call, int skip, const char *fnam
         if (a->kind == AST_KWARG) {
             for (int k = 0; k < n; k++)
                 if (!strcmp(spec[k].name, a->name)) slot = k;
+            for (int j = 0; j < N_KW_ALIAS && slot < 0; j++)
+                if (!strcmp(kw_alias[j][0], a->name))
+                    for (int k = 0; k < n; k++)
+                        if (!strcmp(spec[k].name, kw_alias[j][1])) slot = k;
             if (slot < 0) {
                 char hb[96];
-                const char *names[8];
-                for (int k = 0; k < n; k++) names[k] = spec[k].name;
-                hint(hb, sizeof hb, a->name, names, n);
+                const char *names[12 + N_KW_ALIAS];
+                int nn = 0;
+                for (int k = 0; k < n; k++) names[nn++] = spec[k].name;
+                for (int j = 0; j < N_KW_ALIAS; j++)
+                    for (int k = 0; k < n; k++)
+                        if (!strcmp(spec[k].name, kw_alias[j][1])) names[nn++] = kw_alias[j][0];
+                hint(hb, sizeof hb, a->name, names, nn);
                 if (n == 0) diag_error(a->loc, "%s takes no arguments", fname);
                 else if (hb[0]) diag_error(a->loc, "%s has no parameter '%s'%s", fname, a->name, hb);
                 else diag_error(a->loc, "%s has no parameter '%s'; its parameters are: %s", fname, a->name, list);

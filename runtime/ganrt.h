@@ -34,7 +34,7 @@ enum GanrtInit {          /* how the runtime initialises a tensor at step 0 */
     GANRT_INIT_ZERO,
     GANRT_INIT_ONE,
     GANRT_INIT_UNIFORM,   /* U(-a, a) */
-    GANRT_INIT_NORMAL,    /* N(0, a^2) */
+    GANRT_INIT_NORMAL,    /* N(b, a^2) */
 };
 typedef struct GanrtTensor {
     const char *name;     /* PyTorch state_dict name, e.g. "G.0.weight";
@@ -46,6 +46,7 @@ typedef struct GanrtTensor {
     int rank;
     int64_t dim[4];
     int64_t offset;       /* in floats, into the arena */
+    double init_b;        /* the mean for GANRT_INIT_NORMAL */
 } GanrtTensor;
 
 enum GanrtData { GANRT_DATA_RING, GANRT_DATA_GRID, GANRT_DATA_IDX };

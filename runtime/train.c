@@ -63,7 +63,7 @@ static void init_tensors(Run *r)
             switch (t->init) {
             case GANRT_INIT_ONE: p[j] = 1.0f; break;
             case GANRT_INIT_UNIFORM: p[j] = (float)(t->init_a * (2.0 * ganrt_rng_uniform(&g) - 1.0)); break;
-            case GANRT_INIT_NORMAL: p[j] = (float)(t->init_a * ganrt_rng_normal(&g)); break;
+            case GANRT_INIT_NORMAL: p[j] = (float)(t->init_b + t->init_a * ganrt_rng_normal(&g)); break;
             default: p[j] = 0.0f; break;
             }
     }
@@ -120,12 +120,21 @@ static void open_metrics(Run *r, int resume)
         }
         fclose(old);
     }
-    r->metrics = fopen(path, "w");
-    if (!r->metrics) ganrt_die("%s: cannot write: %s", path, strerror(errno));
+    /* rewrite it atomically: a full disk must not lose the rows already there */
+    char *tmp = ganrt_path(r->dir, "metrics.csv.tmp");
+    r->metrics = fopen(tmp, "w");
+    if (!r->metrics) ganrt_die("%s: cannot write: %s", tmp, strerror(errno));
     fprintf(r->metrics, "step,d_loss,g_loss,d_real,d_fake,steps_per_s\n");
     if (kept) fwrite(keep, 1, kept, r->metrics);
-    if (fflush(r->metrics)) ganrt_die("%s: cannot write: %s", path, strerror(errno));
+    if (fflush(r->metrics) || ferror(r->metrics) || rename(tmp, path)) {
+        int err = errno;
+        fclose(r->metrics);
+        remove(tmp);
+        ganrt_die("%s: cannot write: %s (the previous file, if any, is unchanged)", path,
+                  strerror(err));
+    }
     free(keep);
+    free(tmp);
     free(path);
 }
 
