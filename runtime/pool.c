@@ -2,16 +2,17 @@
  *
  * T threads in all: the caller plus T-1 persistent workers created once by
  * ganrt_pool_init() (T = --threads, default the CPUs this process may run
- * on).  ganrt_parallel(k, arena, n, grain) splits [0, n) into T contiguous
- * chunks whose boundaries are multiples of grain; chunk 0 runs on the
- * caller, chunk i on worker i, and the call returns when all are done.
- * Chunk i always covers the same items for the same (n, grain, T), so
- * results never depend on timing.  A job is published by bumping a
- * generation counter; idle workers spin on it briefly (kernels arrive
- * back to back during a step), then yield a while (at once if T exceeds
- * the CPUs), then sleep on a condition variable.
- * Runs serially when n <= grain, T == 1, or when called from inside a
- * kernel.
+ * on).  ganrt_parallel(k, arena, n, grain) splits [0, n) into chunks whose
+ * boundaries are multiples of grain (about 4 per thread) and every thread,
+ * the caller included, claims chunks from a shared counter until none is
+ * left; the call returns when all chunks are done.  Kernels compute each
+ * item on its own, so results never depend on who ran which chunk; and a
+ * worker that the OS has descheduled (another process on the core) does not
+ * hold the step up: the others take its chunks.  A job is published by
+ * bumping a generation counter; idle workers spin on it briefly (kernels
+ * arrive back to back during a step) and then sleep on a condition
+ * variable.  Runs serially when n <= grain, T == 1, or when called from
+ * inside a kernel.
  */
 #define _GNU_SOURCE
 #include "rt.h"
@@ -30,10 +31,12 @@ static struct {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     atomic_uint_fast64_t gen;
-    atomic_int sleepers, remaining;
+    atomic_int sleepers;
+    atomic_uint_fast64_t claim;   /* job generation << 32 | next chunk to claim */
+    atomic_int_fast64_t done;     /* chunks of the current job finished */
     GanrtKernel k;
     float *arena;
-    int64_t n, chunk;
+    int64_t n, chunk, nchunks;
 } P = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 static _Thread_local int in_pool;
 
@@ -46,16 +49,27 @@ static inline void relax(void)
 #endif
 }
 
-static void run_chunk(int i)
+/* Claims and runs chunks of job `gen` until none is left.  The claim word
+ * carries the generation, so a worker that wakes late for an old job can
+ * never claim a chunk of a newer one; and the job's fields stay fixed while
+ * any of its chunks is claimed and not done (the caller waits for them). */
+static void run_chunks(uint32_t gen)
 {
-    int64_t lo = (int64_t)i * P.chunk, hi = lo + P.chunk;
-    if (hi > P.n) hi = P.n;
-    if (lo < hi) P.k(P.arena, lo, hi);
+    for (;;) {
+        uint_fast64_t v = atomic_load_explicit(&P.claim, memory_order_acquire);
+        if ((uint32_t)(v >> 32) != gen || (int64_t)(v & 0xffffffffu) >= P.nchunks) return;
+        if (!atomic_compare_exchange_weak_explicit(&P.claim, &v, v + 1, memory_order_acq_rel, memory_order_relaxed))
+            continue;
+        int64_t lo = (int64_t)(v & 0xffffffffu) * P.chunk, hi = lo + P.chunk;
+        if (hi > P.n) hi = P.n;
+        P.k(P.arena, lo, hi);
+        atomic_fetch_add_explicit(&P.done, 1, memory_order_release);
+    }
 }
 
 static void *worker(void *arg)
 {
-    int id = (int)(intptr_t)arg;
+    (void)arg;
     uint_fast64_t seen = 0, g;
     in_pool = 1;
     for (;;) {
@@ -71,8 +85,7 @@ static void *worker(void *arg)
             break;
         }
         seen = g;
-        run_chunk(id);
-        atomic_fetch_sub_explicit(&P.remaining, 1, memory_order_release);
+        run_chunks((uint32_t)g);
     }
     return NULL;
 }
@@ -119,22 +132,25 @@ void ganrt_parallel(GanrtKernel k, float *arena, int64_t n, int64_t grain)
         k(arena, 0, n);
         return;
     }
-    int64_t units = (n + grain - 1) / grain;
+    int64_t units = (n + grain - 1) / grain, per = (units + 4 * t - 1) / (4 * t);
     P.k = k;
     P.arena = arena;
     P.n = n;
-    P.chunk = (units + t - 1) / t * grain;
-    atomic_store_explicit(&P.remaining, t - 1, memory_order_relaxed);
-    atomic_fetch_add(&P.gen, 1);
+    P.chunk = per * grain;
+    P.nchunks = (n + P.chunk - 1) / P.chunk;
+    uint32_t gen = (uint32_t)atomic_load_explicit(&P.gen, memory_order_relaxed) + 1;
+    atomic_store_explicit(&P.done, 0, memory_order_relaxed);
+    atomic_store_explicit(&P.claim, (uint_fast64_t)gen << 32, memory_order_release);
+    atomic_store(&P.gen, gen);
     if (atomic_load(&P.sleepers) > 0) {
         pthread_mutex_lock(&P.mu);
         pthread_cond_broadcast(&P.cv);
         pthread_mutex_unlock(&P.mu);
     }
     in_pool = 1;
-    run_chunk(0);
+    run_chunks(gen);
     in_pool = 0;
-    for (int spins = 0; atomic_load_explicit(&P.remaining, memory_order_acquire) > 0;)
-        if (++spins < (P.spin_pause ? SPIN_CALLER : 0)) relax();
+    for (int spins = 0; atomic_load_explicit(&P.done, memory_order_acquire) < P.nchunks;)
+        if (++spins < SPIN_CALLER) relax();
         else sched_yield();
 }
