@@ -24,7 +24,7 @@ void diag_reset(void);          /* forget the count (one process, many inputs: t
 void diag_set_stream(FILE *f);  /* default stderr */
 
 /* ---- what sema produces ---- */
-typedef enum { DATA_RING, DATA_GRID, DATA_IDX } DataKind;      /* = GanrtData */
+typedef enum { DATA_RING, DATA_GRID, DATA_IDX, DATA_FOLDER } DataKind;   /* = GanrtData */
 typedef enum { NOISE_NORMAL, NOISE_UNIFORM } NoiseKind;        /* = GanrtNoise */
 typedef enum { OPT_ADAM, OPT_SGD } OptKind;
 
@@ -39,7 +39,7 @@ typedef struct {
     char source_hash[17];      /* FNV-1a 64 of the source, hex */
 
     DataKind data;
-    const char *data_path;     /* IDX file, resolved relative to the .gan file's folder
+    const char *data_path;     /* IDX file or image folder, resolved relative to the .gan file's folder
                                   if it does not exist relative to the cwd */
     int data_modes;
     double data_radius, data_std;

@@ -19,6 +19,21 @@
  * argument within one objective statement, because D's weights change
  * between the D step and the G step.
  *
+ * Layers follow PyTorch (output sizes, weight layouts, default init):
+ * conv is IM2COL, a product with the [c, Ci*k*k] weight and SWAP01 back to
+ * NCHW; deconv (ConvTranspose2d, weight [Ci, c, k, k]) is the adjoint,
+ * a product with the transposed weight and COL2IM; biases and batchnorm are
+ * per channel (MAP_CHANNEL, axis 1).  batchnorm normalises with the batch's
+ * statistics in training instances and appends to Program.assign the
+ * updates of its running_mean/running_var buffers (PARAM nodes with i[2] =
+ * 1); the evaluation instance (Program.sample) uses the buffers.  Updates
+ * made within one objective statement (one training section) chain, each
+ * starting from the previous one's result, so applying them in list order
+ * matches PyTorch's successive forward calls.  `train { init dcgan }` (or
+ * `init normal(std)`) makes every linear/conv/deconv weight N(0, std) and
+ * batchnorm's gamma N(1, std); biases keep PyTorch's uniform init.
+ * `-> layer if cond` leaves the layer out (unnumbered) when cond is 0.
+ *
  * Objective: `max N: e` makes N's loss NEG(e), `min N: e` makes it e (e must
  * be a scalar: E[...] is REDUCE + AFFINE 1/numel).  Named objectives
  * (nonsaturating, minimax, hinge, lsgan) are built from D's logit: the input
@@ -34,6 +49,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 #include "ganc.h"
@@ -68,9 +84,13 @@ typedef struct {
     int n;
 } Env;
 
+/* The parameters of one layer, shared by the network's instances. */
 typedef struct {
     char *path;        /* "G.0" */
-    int w, b;
+    int w, b;          /* weight, bias (or batchnorm's gamma, beta); -1 if none */
+    int rm, rv;        /* batchnorm: running_mean, running_var buffers */
+    int cur_m, cur_v;  /* their values after the updates made so far in epoch */
+    int epoch;
 } Slot;
 
 typedef struct {
@@ -122,6 +142,9 @@ typedef struct {
     int depth;
     Memo gmemo[8];
     int n_gmemo;
+    int epoch;         /* numbers the objective statements: a training step's
+                          section; batchnorm updates chain within one */
+    double init_std;   /* `init normal(std)` / `init dcgan`; 0: PyTorch's init */
     int seen[2];       /* a noise / data declaration was written (maybe rejected) */
     int seen_net[2];   /* a generator / discriminator was written (maybe rejected) */
 } Sema;
@@ -217,9 +240,10 @@ static int is_int(double v) { return v == floor(v) && fabs(v) < 1e15; }
 
 typedef struct {
     const char *name;
-    int required;
+    int required;      /* 1 required, 0 optional, KW_ONLY optional and only by keyword (after the others) */
     double def;
 } ArgSpec;
+enum { KW_ONLY = 2 };
 
 static Binding *env_find(const Env *env, const char *name)
 {
@@ -287,13 +311,18 @@ enum { N_KW_ALIAS = sizeof kw_alias / sizeof kw_alias[0] };
 static int bind_args(const Env *env, const Ast *call, int skip, const char *fname, const ArgSpec *spec, int n,
                      double *out, Loc *locs)
 {
-    int set[12] = {0}, ok = 1, pos = 0, n_pos = 0, n_req = 0;
+    int set[12] = {0}, ok = 1, pos = 0, n_pos = 0, n_req = 0, n_ps = 0;
     ir_assert(n <= 12);
-    char what[96], list[160] = "";
+    char what[96], list[160] = "", plist[160] = "";
     for (int k = 0; k < n; k++) {
         size_t l = strlen(list);
         snprintf(list + l, sizeof list - l, "%s%s", k ? ", " : "", spec[k].name);
-        n_req += spec[k].required;
+        n_req += spec[k].required == 1;
+        if (spec[k].required != KW_ONLY) {   /* the positional ones come first */
+            ir_assert(n_ps == k);
+            n_ps++;
+            memcpy(plist, list, sizeof plist);
+        }
     }
     for (const Ast *a = call->kind == AST_CALL ? call->kid : NULL; a; a = a->next) n_pos += a->kind != AST_KWARG;
     n_pos -= skip;
@@ -331,10 +360,11 @@ static int bind_args(const Env *env, const Ast *call, int skip, const char *fnam
                 skip--;
                 continue;
             }
-            if (pos >= n) {
+            if (pos >= n_ps) {
                 if (n == 0) diag_error(a->loc, "%s takes no arguments", fname);
-                else diag_error(a->loc, "%s takes %s%d argument%s (%s), got %d", fname, n_req < n ? "at most " : "", n,
-                                n == 1 ? "" : "s", list, n_pos);
+                else if (n_ps == 0) diag_error(a->loc, "%s takes keyword arguments only (%s)", fname, list);
+                else diag_error(a->loc, "%s takes %s%d argument%s (%s), got %d", fname, n_req < n_ps ? "at most " : "",
+                                n_ps, n_ps == 1 ? "" : "s", plist, n_pos);
                 ok = 0;
                 break;
             }
@@ -353,7 +383,7 @@ static int bind_args(const Env *env, const Ast *call, int skip, const char *fnam
     }
 required:
     for (int k = 0; k < n && ok; k++)
-        if (spec[k].required && !set[k]) {
+        if (spec[k].required == 1 && !set[k]) {
             diag_error(call->loc, "%s needs its argument %s: %s(%s)", fname, spec[k].name, fname, spec[k].name);
             ok = 0;
         }
@@ -369,16 +399,33 @@ static int want_pos_int(double v, Loc loc, const char *what)
     return 1;
 }
 
+static int want_nonneg_int(double v, Loc loc, const char *what)
+{
+    if (!is_int(v) || v < 0 || v > (double)INT_MAX) {
+        diag_error(loc, "%s must be a non-negative integer, got %g", what, v);
+        return 0;
+    }
+    return 1;
+}
+
+static int want_bool(double v, Loc loc, const char *arg, const char *fname)
+{
+    if (v != 0 && v != 1) {
+        diag_error(loc, "argument %s of %s must be true or false, got %g", arg, fname, v);
+        return 0;
+    }
+    return 1;
+}
+
 /* ----------------------------------------------------------------- layers */
 
 static const char *const layer_names[] = {
-    "linear", "dense", "relu", "leaky_relu", "tanh", "sigmoid", "reshape", "flatten", "concat", "dropout", "pack",
+    "linear", "dense",     "relu",    "leaky_relu", "tanh",     "sigmoid", "reshape", "flatten", "concat",
+    "dropout", "pack",     "conv",    "deconv",     "batchnorm", "avgpool", "upsample", "pad",
 };
 enum { N_LAYERS = sizeof layer_names / sizeof layer_names[0] };
-/* Layers of LANGUAGE.md that MLP networks do not have yet. */
-static const char *const later_layers[] = {
-    "conv", "deconv", "batchnorm", "upsample", "avgpool", "pixelnorm", "embed", "onehot", "minibatch_stddev",
-};
+/* Layers of LANGUAGE.md that are not implemented yet. */
+static const char *const later_layers[] = {"pixelnorm", "embed", "onehot", "minibatch_stddev"};
 static const char *const math_names[] = {"log", "exp", "abs", "sigmoid", "tanh", "relu", "softplus", "square"};
 static const Op math_ops[] = {OP_LOG, OP_EXP, OP_ABS, OP_SIGMOID, OP_TANH, OP_RELU, OP_SOFTPLUS, OP_SQUARE};
 enum { N_MATH = sizeof math_names / sizeof math_names[0] };
@@ -411,18 +458,41 @@ static Slot *slot_get(NetInfo *n, const char *path)
     n->slots = realloc(n->slots, (size_t)(n->n_slots + 1) * sizeof *n->slots);
     ir_assert(n->slots);
     Slot *sl = &n->slots[n->n_slots++];
-    sl->path = xstrdup(path);
-    sl->w = sl->b = -1;
+    *sl = (Slot){xstrdup(path), -1, -1, -1, -1, -1, -1, -1};
     return sl;
 }
 
-static int param(Sema *s, const char *path, const char *what, Shape sh, double bound, Loc loc)
+/* A PARAM node "<path>.<what>" of the current network: init with f = {a, b}
+ * (bound, or std and mean); buffer: not trained (batchnorm statistics). */
+static int param(Sema *s, const char *path, const char *what, Shape sh, Init init, double a, double b, int buffer,
+                 Loc loc)
 {
     char name[192];
     snprintf(name, sizeof name, "%s.%s", path, what);
-    int i[3] = {s->cur->kind, INIT_UNIFORM, 0};
-    double f[2] = {bound, 0};
+    int i[3] = {s->cur->kind, init, buffer};
+    double f[2] = {a, b};
     return ir_source(s->g, OP_PARAM, sh, f, i, xstrdup(name), loc);
+}
+
+/* The weight of linear, conv and deconv: U(-bound, bound) as PyTorch's
+ * kaiming_uniform(a=sqrt(5)), or N(0, std) under `init normal(std)`. */
+static int weight(Sema *s, const char *path, Shape sh, double bound, Loc loc)
+{
+    if (s->init_std > 0) return param(s, path, "weight", sh, INIT_NORMAL, s->init_std, 0, 0, loc);
+    return param(s, path, "weight", sh, INIT_UNIFORM, bound, 0, 0, loc);
+}
+
+/* A bias: always PyTorch's U(-1/sqrt(fan_in), 1/sqrt(fan_in)). */
+static int bias_param(Sema *s, const char *path, int64_t n, double bound, Loc loc)
+{
+    return param(s, path, "bias", (Shape){1, {n}}, INIT_UNIFORM, bound, 0, 0, loc);
+}
+
+/* Adds the per-channel bias (a [C] PARAM) to y, [B,C,...]. */
+static int add_channel_bias(Sema *s, int y, int b, Loc loc)
+{
+    if (b < 0) return y;
+    return ir_bin(s->g, OP_ADD, y, ir_bcast(s->g, b, shape_of(s, y), MAP_CHANNEL, loc), loc);
 }
 
 /* Reports g->err, the shape rule's complaint, at loc. */
@@ -432,7 +502,7 @@ static int shape_error(Sema *s, Loc loc, const char *layer)
     return -1;
 }
 
-static int layer_linear(Sema *s, int x, int n, const char *path, Loc loc, const char *lname)
+static int layer_linear(Sema *s, int x, int n, int bias, const char *path, Loc loc, const char *lname)
 {
     char b1[64];
     Shape xs = shape_of(s, x);
@@ -445,14 +515,243 @@ static int layer_linear(Sema *s, int x, int n, const char *path, Loc loc, const 
     Slot *sl = slot_get(s->cur, path);
     if (sl->w < 0) {
         double bound = 1 / sqrt((double)F);
-        Shape ws = {2, {n, F}}, bs = {1, {n}};
-        sl->w = param(s, path, "weight", ws, bound, loc);
-        sl->b = param(s, path, "bias", bs, bound, loc);
+        sl->w = weight(s, path, (Shape){2, {n, F}}, bound, loc);
+        if (bias) sl->b = bias_param(s, path, n, bound, loc);
     }
     int y = ir_matmul(s->g, x, sl->w, 0, 1, loc);
     if (y < 0) return shape_error(s, loc, lname);
+    if (sl->b < 0) return y;
     int b = ir_bcast(s->g, sl->b, shape_of(s, y), MAP_BATCH, loc);
     return ir_bin(s->g, OP_ADD, y, b, loc);
+}
+
+/* The geometry of conv(c, k=4, s=1, p=0, d=1, bias=true, groups=1) and
+ * deconv(c, k=4, s=1, p=0, op=0, d=1, bias=true, groups=1). */
+typedef struct {
+    int c, k, s, p, op, d, bias;
+} ConvSpec;
+
+static int conv_args(const Env *env, const Ast *layer, int skip, const char *name, int transposed, ConvSpec *cs)
+{
+    static const ArgSpec conv_sp[] = {{"c", 1, 0}, {"k", 0, 4}, {"s", 0, 1}, {"p", 0, 0}, {"d", 0, 1},
+                                      {"bias", KW_ONLY, 1}, {"groups", KW_ONLY, 1}};
+    static const ArgSpec deconv_sp[] = {{"c", 1, 0},  {"k", 0, 4},          {"s", 0, 1},           {"p", 0, 0},
+                                        {"op", 0, 0}, {"d", KW_ONLY, 1}, {"bias", KW_ONLY, 1}, {"groups", KW_ONLY, 1}};
+    double v[8];
+    Loc vl[8];
+    char what[64];
+    int n = transposed ? 8 : 7, io = transposed ? 4 : -1, id = transposed ? 5 : 4, ok = 1;
+    if (!bind_args(env, layer, skip, name, transposed ? deconv_sp : conv_sp, n, v, vl)) return 0;
+    static const char *const whats[] = {"the number of channels", "the kernel size", "the stride", "the padding"};
+    for (int k = 0; k < 4; k++) {
+        snprintf(what, sizeof what, "%s of %s", whats[k], name);
+        ok &= k == 3 ? want_nonneg_int(v[k], vl[k], what) : want_pos_int(v[k], vl[k], what);
+    }
+    snprintf(what, sizeof what, "the dilation of %s", name);
+    ok &= want_pos_int(v[id], vl[id], what);
+    ok &= want_bool(v[id + 1], vl[id + 1], "bias", name);
+    if (v[id + 2] != 1) {
+        diag_error(vl[id + 2], "%s supports groups=1 only; grouped convolutions are not supported", name);
+        ok = 0;
+    }
+    if (transposed) {
+        snprintf(what, sizeof what, "the output padding of %s", name);
+        ok &= want_nonneg_int(v[io], vl[io], what);
+        if (ok && v[io] >= v[2]) {
+            diag_error(vl[io], "the output padding of %s must be smaller than its stride (%g), got %g", name, v[2],
+                       v[io]);
+            ok = 0;
+        }
+    }
+    if (!ok) return 0;
+    *cs = (ConvSpec){(int)v[0], (int)v[1], (int)v[2], (int)v[3], transposed ? (int)v[io] : 0, (int)v[id],
+                     v[id + 1] != 0};
+    return 1;
+}
+
+/* Per-sample sizes beyond this are refused (they could not be allocated,
+ * and products of them would overflow). */
+#define MAX_VALUES 2147483647.0
+
+static int too_big(Loc loc, const char *lname, double values)
+{
+    if (values <= MAX_VALUES) return 0;
+    diag_error(loc, "%s would make a tensor of %.3g values per sample; that is too large", lname, values);
+    return 1;
+}
+
+static int want_image(Sema *s, int x, Loc loc, const char *lname)
+{
+    char b1[64];
+    Shape xs = shape_of(s, x);
+    if (xs.rank == 4) return 1;
+    diag_error(loc, "%s expects [C,H,W] input, got %s%s", lname, sample_str(xs, b1, sizeof b1),
+               xs.rank == 2 ? "; add reshape(c, h, w) before it" : "");
+    return 0;
+}
+
+/* Conv2d: y = w * im2col(x) per sample, as one product over the batch. */
+static int layer_conv(Sema *s, int x, const ConvSpec *c, const char *path, Loc loc, const char *lname)
+{
+    char b1[64];
+    if (!want_image(s, x, loc, lname)) return -1;
+    Shape xs = shape_of(s, x);
+    int64_t B = xs.d[0], Ci = xs.d[1], H = xs.d[2], W = xs.d[3];
+    int64_t Y = ir_conv_out(H, c->k, c->s, c->p, c->d), X = ir_conv_out(W, c->k, c->s, c->p, c->d);
+    if (Y <= 0 || X <= 0) {
+        diag_error(loc, "the %dx%d kernel of %s does not fit its %s input: it spans %lld pixels (dilation %d), the "
+                        "input padded by %d is %lldx%lld",
+                   c->k, c->k, lname, sample_str(xs, b1, sizeof b1), (long long)c->d * (c->k - 1) + 1, c->d, c->p,
+                   (long long)(H + 2 * (int64_t)c->p), (long long)(W + 2 * (int64_t)c->p));
+        return -1;
+    }
+    int64_t K = Ci * c->k * c->k;
+    if (too_big(loc, lname, (double)c->c * (double)Y * (double)X) || too_big(loc, lname, (double)K * Y * X) ||
+        too_big(loc, lname, (double)c->c * (double)K))
+        return -1;
+    Slot *sl = slot_get(s->cur, path);
+    if (sl->w < 0) {
+        double bound = 1 / sqrt((double)K);   /* fan_in = Ci*k*k */
+        sl->w = weight(s, path, (Shape){4, {c->c, Ci, c->k, c->k}}, bound, loc);
+        if (c->bias) sl->b = bias_param(s, path, c->c, bound, loc);
+    }
+    int cv[5] = {c->k, c->k, c->s, c->p, c->d};
+    int cols = ir_im2col(s->g, x, cv, loc);
+    if (cols < 0) return shape_error(s, loc, lname);
+    int wm = ir_reshape(s->g, sl->w, (Shape){2, {c->c, K}}, loc);
+    int y2 = ir_matmul(s->g, wm, cols, 0, 0, loc);   /* [c, B*Y*X] */
+    if (y2 < 0) return shape_error(s, loc, lname);
+    int y4 = ir_reshape(s->g, y2, (Shape){4, {c->c, B, Y, X}}, loc);
+    int y = ir_un(s->g, OP_SWAP01, y4, loc);
+    return add_channel_bias(s, y, sl->b, loc);
+}
+
+/* ConvTranspose2d: the adjoint of conv, col2im(wᵀ x). */
+static int layer_deconv(Sema *s, int x, const ConvSpec *c, const char *path, Loc loc, const char *lname)
+{
+    char b1[64];
+    if (!want_image(s, x, loc, lname)) return -1;
+    Shape xs = shape_of(s, x);
+    int64_t B = xs.d[0], Ci = xs.d[1], H = xs.d[2], W = xs.d[3];
+    int64_t grow = (int64_t)c->d * (c->k - 1) + c->op + 1 - 2 * (int64_t)c->p;
+    int64_t Y = (H - 1) * c->s + grow, X = (W - 1) * c->s + grow;
+    if (Y <= 0 || X <= 0) {
+        diag_error(loc, "%s would output %lldx%lld from its %s input: the padding %d is too large", lname,
+                   (long long)Y, (long long)X, sample_str(xs, b1, sizeof b1), c->p);
+        return -1;
+    }
+    int64_t K = (int64_t)c->c * c->k * c->k;
+    if (too_big(loc, lname, (double)c->c * (double)Y * (double)X) || too_big(loc, lname, (double)K * H * W) ||
+        too_big(loc, lname, (double)Ci * (double)K))
+        return -1;
+    ir_assert(ir_conv_out(Y, c->k, c->s, c->p, c->d) == H && ir_conv_out(X, c->k, c->s, c->p, c->d) == W);
+    Slot *sl = slot_get(s->cur, path);
+    if (sl->w < 0) {
+        double bound = 1 / sqrt((double)K);   /* PyTorch's fan_in: weight.size(1)*k*k = c*k*k */
+        sl->w = weight(s, path, (Shape){4, {Ci, c->c, c->k, c->k}}, bound, loc);
+        if (c->bias) sl->b = bias_param(s, path, c->c, bound, loc);
+    }
+    int xt = ir_un(s->g, OP_SWAP01, x, loc);
+    int xm = ir_reshape(s->g, xt, (Shape){2, {Ci, B * H * W}}, loc);
+    int wm = ir_reshape(s->g, sl->w, (Shape){2, {Ci, K}}, loc);
+    int cols = ir_matmul(s->g, wm, xm, 1, 0, loc);   /* [c*k*k, B*H*W] */
+    if (cols < 0) return shape_error(s, loc, lname);
+    int cv[5] = {c->k, c->k, c->s, c->p, c->d};
+    int y = ir_col2im(s->g, cols, (Shape){4, {B, c->c, Y, X}}, cv, loc);
+    if (y < 0) return shape_error(s, loc, lname);
+    return add_channel_bias(s, y, sl->b, loc);
+}
+
+static void add_assign(Program *p, int dst, int src, int stat)
+{
+    if ((p->n_assign & (p->n_assign - 1)) == 0) {   /* 0, 1, 2, 4, ...: grow to twice */
+        p->assign = realloc(p->assign, (size_t)(p->n_assign ? 2 * p->n_assign : 1) * sizeof *p->assign);
+        ir_assert(p->assign);
+    }
+    p->assign[p->n_assign++] = (struct Assign){dst, src, stat};
+}
+
+/* BatchNorm1d on [B,F] (and [B,F,L]), BatchNorm2d on [B,C,H,W]: per channel
+ * (axis 1) over the batch and the other axes.  Training: batch statistics,
+ * and the running statistics take a step towards them (unbiased variance,
+ * as PyTorch); evaluation: the running statistics. */
+static int layer_batchnorm(Sema *s, int x, double eps, double mom, const char *path, Loc loc, const char *lname)
+{
+    char b1[64];
+    Graph *g = s->g;
+    Shape xs = shape_of(s, x);
+    if (xs.rank < 2) {
+        diag_error(loc, "%s needs channels: a [F] or [C,H,W] input per sample, got a scalar", lname);
+        return -1;
+    }
+    int64_t C = xs.d[1], n = ir_numel(xs) / C;
+    if (s->training && n < 2) {
+        diag_error(loc, "%s needs more than one value per channel in training, but its %s input with batch %lld has "
+                        "one",
+                   lname, sample_str(xs, b1, sizeof b1), (long long)xs.d[0]);
+        return -1;
+    }
+    Slot *sl = slot_get(s->cur, path);
+    if (sl->w < 0) {
+        Shape cs = {1, {C}};
+        sl->w = s->init_std > 0 ? param(s, path, "weight", cs, INIT_NORMAL, s->init_std, 1, 0, loc)
+                                : param(s, path, "weight", cs, INIT_ONE, 0, 0, 0, loc);
+        sl->b = param(s, path, "bias", cs, INIT_ZERO, 0, 0, 0, loc);
+        sl->rm = param(s, path, "running_mean", cs, INIT_ZERO, 0, 0, 1, loc);
+        sl->rv = param(s, path, "running_var", cs, INIT_ONE, 0, 0, 1, loc);
+    }
+    int mean, var, xc;
+    if (s->training) {
+        double inv_n = 1 / (double)n;
+        mean = ir_affine(g, ir_reduce(g, x, MAP_CHANNEL, loc), inv_n, 0, loc);
+        xc = ir_bin(g, OP_SUB, x, ir_bcast(g, mean, xs, MAP_CHANNEL, loc), loc);
+        var = ir_affine(g, ir_reduce(g, ir_un(g, OP_SQUARE, xc, loc), MAP_CHANNEL, loc), inv_n, 0, loc);
+        /* the updates of one section chain, so that applied in order they
+         * leave what PyTorch's successive forward calls leave */
+        int chained = sl->epoch == s->epoch;
+        int rm = chained ? sl->cur_m : sl->rm, rv = chained ? sl->cur_v : sl->rv;
+        int new_m = ir_bin(g, OP_ADD, ir_affine(g, rm, 1 - mom, 0, loc), ir_affine(g, mean, mom, 0, loc), loc);
+        int new_v = ir_bin(g, OP_ADD, ir_affine(g, rv, 1 - mom, 0, loc),
+                           ir_affine(g, var, mom * (double)n / (double)(n - 1), 0, loc), loc);
+        add_assign(s->p, sl->rm, new_m, mean);
+        add_assign(s->p, sl->rv, new_v, var);
+        sl->cur_m = new_m;
+        sl->cur_v = new_v;
+        sl->epoch = s->epoch;
+    } else {
+        mean = sl->rm;
+        var = sl->rv;
+        xc = ir_bin(g, OP_SUB, x, ir_bcast(g, mean, xs, MAP_CHANNEL, loc), loc);
+    }
+    /* y = xc * (gamma / sqrt(var + eps)) + beta, the scale made per channel */
+    int scale = ir_bin(g, OP_MUL, ir_un(g, OP_RSQRT, ir_affine(g, var, 1, eps, loc), loc), sl->w, loc);
+    int y = ir_bin(g, OP_MUL, xc, ir_bcast(g, scale, xs, MAP_CHANNEL, loc), loc);
+    return add_channel_bias(s, y, sl->b, loc);
+}
+
+/* avgpool(k), upsample(k), pad(p): i[0] = k or p. */
+static int layer_spatial(Sema *s, int x, Op op, int k, Loc loc, const char *lname)
+{
+    char b1[64];
+    if (!want_image(s, x, loc, lname)) return -1;
+    Shape xs = shape_of(s, x);
+    int64_t H = xs.d[2], W = xs.d[3];
+    if (op == OP_AVGPOOL && (H % k || W % k)) {
+        diag_error(loc, "%s(%d) needs a height and width divisible by %d, but its input is %s", lname, k, k,
+                   sample_str(xs, b1, sizeof b1));
+        return -1;
+    }
+    if (op == OP_PAD && (H + 2 * (int64_t)k < 1 || W + 2 * (int64_t)k < 1)) {
+        diag_error(loc, "%s(%d) would leave nothing of its %s input", lname, k, sample_str(xs, b1, sizeof b1));
+        return -1;
+    }
+    double f = op == OP_UPSAMPLE ? (double)k * k
+               : op == OP_PAD  ? (double)(H + 2 * (int64_t)k) * (double)(W + 2 * (int64_t)k) / ((double)H * (double)W)
+                               : 1;
+    if (too_big(loc, lname, f * (double)(ir_numel(xs) / xs.d[0]))) return -1;
+    int i[3] = {k, 0, 0};
+    int y = ir_add(s->g, op, &x, 1, NULL, i, loc);
+    return y < 0 ? shape_error(s, loc, lname) : y;
 }
 
 static int layer_concat(Sema *s, const int *in, int n, Loc loc)
@@ -485,13 +784,24 @@ static Loc out_loc(const Ast *st)
 static int net_expr(Sema *s, Env *env, const Ast *a);
 static int apply_layer(Sema *s, Env *env, const Ast *layer, int in, int call_form);
 
+/* `t -> layer [if cond]`: a layer whose condition is 0 is left out (and
+ * not numbered, as a layer a PyTorch model does not append). */
+static int pipe_step(Sema *s, Env *env, const Ast *pipe, int t)
+{
+    const Ast *cond = pipe->kid->next->next;
+    if (t < 0) return -1;
+    if (cond) {
+        double v;
+        if (!const_eval(env, cond, &v, "the condition of 'if'")) return -1;
+        if (v == 0) return t;
+    }
+    return apply_layer(s, env, pipe->kid->next, t, 0);
+}
+
 /* A block's body: the leftmost element is a layer applied to the input. */
 static int block_body(Sema *s, Env *benv, const Ast *e, int in)
 {
-    if (e->kind == AST_PIPE) {
-        int t = block_body(s, benv, e->kid, in);
-        return t < 0 ? -1 : apply_layer(s, benv, e->kid->next, t, 0);
-    }
+    if (e->kind == AST_PIPE) return pipe_step(s, benv, e, block_body(s, benv, e->kid, in));
     if (e->kind == AST_NAME || e->kind == AST_CALL) return apply_layer(s, benv, e, in, 0);
     diag_error(e->loc, "a block body must be a pipeline of layers, like: linear(n) -> relu");
     return -1;
@@ -556,8 +866,9 @@ static int apply_layer(Sema *s, Env *env, const Ast *layer, int in, int call_for
             diag_error(loc, "%s %s cannot call %s; networks are called only in the objective",
                        s->cur->kind == NET_G ? "generator" : "discriminator", s->cur->name, name);
         } else if (find_name(later_layers, (int)(sizeof later_layers / sizeof *later_layers), name) >= 0) {
-            diag_error(loc, "layer '%s' is not supported yet; MLP layers are: linear, relu, leaky_relu, tanh, "
-                            "sigmoid, reshape, flatten, concat, dropout, pack", name);
+            diag_error(loc, "layer '%s' is not supported yet; the layers are: linear, conv, deconv, batchnorm, relu, "
+                            "leaky_relu, tanh, sigmoid, dropout, avgpool, upsample, pad, reshape, flatten, concat, "
+                            "pack", name);
         } else {
             const char *cands[N_LAYERS + 32];
             int nc = 0;
@@ -592,10 +903,10 @@ static int apply_layer(Sema *s, Env *env, const Ast *layer, int in, int call_for
     double v[4];
     Loc vl[4];
     if (!strcmp(name, "linear") || !strcmp(name, "dense")) {
-        ArgSpec sp[] = {{"n", 1, 0}};
-        if (!bind_args(env, layer, skip, name, sp, 1, v, vl)) return -1;
-        if (!want_pos_int(v[0], vl[0], "the size of linear")) return -1;
-        return layer_linear(s, x, (int)v[0], path, loc, name);
+        ArgSpec sp[] = {{"n", 1, 0}, {"bias", KW_ONLY, 1}};
+        if (!bind_args(env, layer, skip, name, sp, 2, v, vl)) return -1;
+        if (!want_pos_int(v[0], vl[0], "the size of linear") || !want_bool(v[1], vl[1], "bias", name)) return -1;
+        return layer_linear(s, x, (int)v[0], v[1] != 0, path, loc, name);
     }
     if (!strcmp(name, "relu") || !strcmp(name, "tanh") || !strcmp(name, "sigmoid")) {
         if (!bind_args(env, layer, skip, name, NULL, 0, v, vl)) return -1;
@@ -677,6 +988,40 @@ static int apply_layer(Sema *s, Env *env, const Ast *layer, int in, int call_for
         int r = ir_reshape(s->g, x, rs, loc);
         return r < 0 ? shape_error(s, loc, "reshape") : r;
     }
+    if (!strcmp(name, "conv") || !strcmp(name, "deconv")) {
+        ConvSpec cs;
+        if (!conv_args(env, layer, skip, name, name[0] == 'd', &cs)) return -1;
+        return name[0] == 'd' ? layer_deconv(s, x, &cs, path, loc, name) : layer_conv(s, x, &cs, path, loc, name);
+    }
+    if (!strcmp(name, "batchnorm")) {
+        ArgSpec sp[] = {{"eps", 0, 1e-5}, {"momentum", 0, 0.1}};
+        if (!bind_args(env, layer, skip, name, sp, 2, v, vl)) return -1;
+        if (!(v[0] > 0)) {
+            diag_error(vl[0], "eps of batchnorm must be positive, got %g", v[0]);
+            return -1;
+        }
+        if (!(v[1] >= 0 && v[1] <= 1)) {
+            diag_error(vl[1], "momentum of batchnorm must be in [0, 1], got %g", v[1]);
+            return -1;
+        }
+        return layer_batchnorm(s, x, v[0], v[1], path, loc, name);
+    }
+    if (!strcmp(name, "avgpool") || !strcmp(name, "upsample")) {
+        ArgSpec sp[] = {{"k", 0, 2}};
+        if (!bind_args(env, layer, skip, name, sp, 1, v, vl)) return -1;
+        snprintf(b1, sizeof b1, "the factor of %s", name);
+        if (!want_pos_int(v[0], vl[0], b1)) return -1;
+        return layer_spatial(s, x, name[0] == 'a' ? OP_AVGPOOL : OP_UPSAMPLE, (int)v[0], loc, name);
+    }
+    if (!strcmp(name, "pad")) {
+        ArgSpec sp[] = {{"p", 1, 0}};
+        if (!bind_args(env, layer, skip, name, sp, 1, v, vl)) return -1;
+        if (!is_int(v[0]) || fabs(v[0]) > (double)INT_MAX) {
+            diag_error(vl[0], "the padding of pad must be an integer, got %g", v[0]);
+            return -1;
+        }
+        return layer_spatial(s, x, OP_PAD, (int)v[0], loc, name);
+    }
     /* concat */
     if (!call_form) {
         if (layer->kind == AST_CALL)
@@ -708,10 +1053,7 @@ static int net_expr(Sema *s, Env *env, const Ast *a)
 {
     char hb[96];
     switch (a->kind) {
-    case AST_PIPE: {
-        int t = net_expr(s, env, a->kid);
-        return t < 0 ? -1 : apply_layer(s, env, a->kid->next, t, 0);
-    }
+    case AST_PIPE: return pipe_step(s, env, a, net_expr(s, env, a->kid));
     case AST_CALL: return apply_layer(s, env, a, -1, 1);
     case AST_NAME: {
         Binding *b = env_find(env, a->name);
@@ -1062,6 +1404,7 @@ static void named_objective(Sema *s, const Ast *o, ObjCtx *dc)
     NetOut real = call_d(s, dc, s->p->x, loc);
     NetOut fk = fake >= 0 ? call_d(s, dc, fake, loc) : (NetOut){-1, -1, -1};
     ObjCtx gc = {.net = NET_G};
+    s->epoch++;   /* the G step */
     NetOut fk2 = fake >= 0 ? call_d(s, &gc, fake, loc) : (NetOut){-1, -1, -1};
     if (real.out < 0 || fk.out < 0 || fk2.out < 0) return;
     Graph *g = s->g;
@@ -1103,6 +1446,7 @@ static void objective(Sema *s)
         for (const Ast *st = o->kid; st; st = st->next) {
             const Ast *who = st->kid, *e = who->next;
             int is_max = !strcmp(st->name, "max");
+            s->epoch++;
             if (!is_max && strcmp(st->name, "min")) {
                 diag_error(st->loc, "an objective line starts with 'max' or 'min', like: max %s: ...", who->name);
                 continue;
@@ -1171,29 +1515,30 @@ static void objective(Sema *s)
 
 /* ------------------------------------------------------------ data, noise */
 
-static void read_idx(Sema *s, const Ast *str)
+/* The data path of str: as written if it exists, else relative to the .gan
+ * file's folder (in alt).  NULL after reporting it missing. */
+static const char *find_data(Sema *s, const Ast *str, char *alt, size_t n)
+{
+    const char *path = str->name;
+    size_t len = strlen(path);
+    const char *what = len && path[len - 1] == '/' ? "data folder" : "data file";
+    if (access(path, F_OK) == 0) return path;
+    const char *slash = strrchr(s->file, '/');
+    if (path[0] != '/' && slash) {
+        snprintf(alt, n, "%.*s/%s", (int)(slash - s->file), s->file, path);
+        if (access(alt, F_OK) == 0) return alt;
+        diag_error(str->loc, "%s '%s' not found (looked in the current directory and in %.*s/)", what, path,
+                   (int)(slash - s->file), s->file);
+    } else {
+        diag_error(str->loc, "%s '%s' not found", what, path);
+    }
+    return NULL;
+}
+
+static void read_idx(Sema *s, const Ast *str, const char *use)
 {
     Program *p = s->p;
     const char *path = str->name;
-    char alt[4096] = "";
-    const char *use = NULL;
-    if (access(path, F_OK) == 0) {
-        use = path;
-    } else if (path[0] != '/') {
-        const char *slash = strrchr(s->file, '/');
-        if (slash) {
-            snprintf(alt, sizeof alt, "%.*s/%s", (int)(slash - s->file), s->file, path);
-            if (access(alt, F_OK) == 0) use = alt;
-        }
-    }
-    if (!use) {
-        const char *slash = strrchr(s->file, '/');
-        if (slash && path[0] != '/')
-            diag_error(str->loc, "data file '%s' not found (looked in the current directory and in %.*s/)", path,
-                       (int)(slash - s->file), s->file);
-        else diag_error(str->loc, "data file '%s' not found", path);
-        return;
-    }
     gzFile f = gzopen(use, "rb");
     if (!f) {
         diag_error(str->loc, "cannot open data file '%s': %s", use, strerror(errno ? errno : EIO));
@@ -1269,15 +1614,48 @@ static int data_decl(Sema *s)
         diag_error(str ? str->loc : src->loc, "images needs the path of an IDX file: images(\"train-images-idx3-ubyte.gz\")");
         return 0;
     }
-    if (str != src->kid ? src->kid->next : str->next) {
-        const Ast *extra = str != src->kid ? src->kid->next : str->next;
-        if (extra->kind == AST_KWARG && !strcmp(extra->name, "labels"))
-            diag_error(extra->loc, "labels are not supported yet");
-        else diag_error(extra->loc, "images takes one argument, the path");
+    char alt[4096] = "";
+    const char *use = find_data(s, str, alt, sizeof alt);
+    struct stat sb;
+    int folder = use && stat(use, &sb) == 0 && S_ISDIR(sb.st_mode);
+    /* a folder of images, all resized to size x size: images("faces/", size=64, channels=3) */
+    double size = 64, channels = 3;
+    Loc size_loc = str->loc, ch_loc = str->loc;
+    for (const Ast *a = src->kid; a; a = a->next) {
+        if (a == src->kid) continue;   /* the path */
+        if (a->kind == AST_KWARG && !strcmp(a->name, "labels")) {
+            diag_error(a->loc, "labels are not supported yet");
+            return 0;
+        }
+        int sz = a->kind == AST_KWARG && !strcmp(a->name, "size"), ch = a->kind == AST_KWARG && !strcmp(a->name, "channels");
+        if (!folder || !(sz || ch)) {
+            diag_error(a->loc, folder ? "images of a folder takes the path, size= and channels="
+                                      : "images takes one argument, the path");
+            return 0;
+        }
+        if (!const_eval(NULL, a->kid, sz ? &size : &channels, sz ? "the image size" : "the number of channels"))
+            return 0;
+        *(sz ? &size_loc : &ch_loc) = a->kid->loc;
+    }
+    if (!use) return 0;
+    if (!folder) {
+        read_idx(s, str, use);
+        return p->data_path != NULL;
+    }
+    if (!want_pos_int(size, size_loc, "the image size")) return 0;
+    if (size > 4096) {
+        diag_error(size_loc, "the image size must be at most 4096, got %g", size);
         return 0;
     }
-    read_idx(s, str);
-    return p->data_path != NULL;
+    if (channels != 1 && channels != 3) {
+        diag_error(ch_loc, "images of a folder have 1 (grey) or 3 (colour) channels, got %g", channels);
+        return 0;
+    }
+    p->data_shape = (Shape){3, {(int64_t)channels, (int64_t)size, (int64_t)size}};
+    p->data = DATA_FOLDER;
+    char *abs = realpath(use, NULL);
+    p->data_path = abs ? abs : use;
+    return 1;
 }
 
 static int noise_decl(Sema *s)
@@ -1310,7 +1688,7 @@ static int noise_decl(Sema *s)
 
 /* ------------------------------------------------------------------ train */
 
-static const char *const setting_names[] = {"batch", "steps", "d_steps", "optimizer", "sample", "checkpoint"};
+static const char *const setting_names[] = {"batch", "steps", "d_steps", "optimizer", "sample", "checkpoint", "init"};
 enum { N_SETTINGS = sizeof setting_names / sizeof setting_names[0] };
 
 static int one_number(const Ast *st, double *v)
@@ -1365,6 +1743,52 @@ static void optimizer(Sema *s, const Ast *st)
     if (!(v[0] > 0)) diag_error(vl[0], "the learning rate must be positive, got %g", v[0]);
 }
 
+/* init pytorch | init dcgan | init normal(std): *std gets the std of the
+ * weights (0: PyTorch's initialisation).  Reports errors if report. */
+static int init_setting(const Ast *st, double *std, int report)
+{
+    const Ast *w = st->kid;
+    if (st->n_kids == 1 && w->kind == AST_NAME && !strcmp(w->name, "pytorch")) {
+        *std = 0;
+        return 1;
+    }
+    if (st->n_kids == 1 && w->kind == AST_NAME && !strcmp(w->name, "dcgan")) {
+        *std = 0.02;
+        return 1;
+    }
+    if (st->n_kids == 1 && w->kind == AST_CALL && !strcmp(w->name, "normal")) {
+        double v;
+        Loc vl;
+        ArgSpec sp[] = {{"std", 1, 0}};
+        if (!report) {   /* quietly: only the plain forms */
+            const Ast *a = w->kid;
+            if (w->n_kids != 1 || (a->kind == AST_KWARG && strcmp(a->name, "std"))) return 0;
+            a = a->kind == AST_KWARG ? a->kid : a;
+            if (a->kind != AST_NUM || !(a->num > 0)) return 0;
+            *std = a->num;
+            return 1;
+        }
+        if (!bind_args(NULL, w, 0, "normal", sp, 1, &v, &vl)) return 0;
+        if (!(v > 0)) {
+            diag_error(vl, "the std of init normal must be positive, got %g", v);
+            return 0;
+        }
+        *std = v;
+        return 1;
+    }
+    if (!report) return 0;
+    if (st->n_kids == 1 && (w->kind == AST_NAME || w->kind == AST_CALL)) {
+        const char *names[] = {"pytorch", "dcgan", "normal"};
+        char hb[96];
+        diag_error(w->loc, "unknown initialisation '%s'%s", w->name,
+                   hint(hb, sizeof hb, w->name, names, 3)[0] ? hb
+                                                             : "; expected init pytorch, init dcgan or init normal(std)");
+    } else {
+        diag_error(st->loc, "expected: init pytorch, init dcgan or init normal(std)");
+    }
+    return 0;
+}
+
 static void train(Sema *s)
 {
     Program *p = s->p;
@@ -1401,6 +1825,11 @@ static void train(Sema *s)
         }
         seen[which] = st;
         double v;
+        if (which == 6) {
+            double std;
+            init_setting(st, &std, 1);
+            continue;
+        }
         if (which == 4 || which == 5) {
             const Ast *w = st->kid;
             if (st->n_kids != 2 || w->kind != AST_NAME || strcmp(w->name, "every") || w->next->kind != AST_NUM) {
@@ -1566,6 +1995,7 @@ void sema_free(Program *p)
     for (int k = 0; p->g && k < p->g->len; k++)   /* sources own their names (xstrdup) */
         if (p->g->n[k].op == OP_PARAM || p->g->n[k].op == OP_INPUT) free((char *)p->g->n[k].name);
     ir_free(p->g);
+    free(p->assign);
     free((char *)p->name);
     free((char *)p->data_path);
     free(p);
@@ -1592,6 +2022,7 @@ Program *sema_program(struct Ast *ast, const char *path, const char *source)
         if (!strcmp(st->name, "batch") && st->n_kids == 1 && st->kid->kind == AST_NUM && is_int(st->kid->num) &&
             st->kid->num >= 1 && st->kid->num <= INT_MAX)
             p->batch = (int)st->kid->num;
+        else if (!strcmp(st->name, "init")) init_setting(st, &s.init_std, 0);
     int have_data = s.data && data_decl(&s);
     int have_noise = s.noise && noise_decl(&s);
     if (!s.seen[1]) diag_error(s.file_loc, "no data: add a line like 'data x ~ ring()'");
@@ -1615,6 +2046,7 @@ Program *sema_program(struct Ast *ast, const char *path, const char *source)
     if (p->x >= 0 && p->z >= 0 && s.nets[NET_G].def && s.nets[NET_D].def) {
         if (s.obj) objective(&s);
         /* check the bodies even when the objective did not reach them */
+        s.epoch++;
         if (s.nets[NET_G].state == 0) call_g(&s, p->z, s.nets[NET_G].def->loc);
         if (s.nets[NET_D].state == 0) net_call(&s, &s.nets[NET_D], p->x, 1, s.nets[NET_D].def->loc);
         if (s.nets[NET_G].state > 0)

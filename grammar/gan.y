@@ -14,8 +14,12 @@
  *              | 'objective' '{' (NAME NAME ':' expr)* '}' | 'objective' NAME ['(' args ')']
  *              | 'train' '{' (NAME word+)* '}'
  *   stmt      := NAME '=' expr | expr
- *   expr      := expr '->' head | expr (+|-|*|/) expr | '-' expr | NUMBER | STRING
+ *   expr      := expr '->' head ['if' cond] | expr (+|-|*|/) expr | '-' expr | NUMBER | STRING
  *              | '(' expr ')' | head
+ *   cond      := NAME | NUMBER | '(' expr ')'
+ * `h -> batchnorm if norm`: the layer is applied only when the condition (a
+ * compile-time number, such as a block parameter) is not 0; the pipe node
+ * then has the condition as a third kid.
  *   head      := NAME | NAME '(' args ')' | NAME '[' expr ']' | NAME head
  * `NAME head` is application without parentheses, as in `log D(x)`.
  */
@@ -80,9 +84,10 @@ static void yyerror(YYLTYPE *loc, yyscan_t scanner, LexState *st, const char *ms
 %token ARROW "->" NL "end of line"
 %token KW_DATA "data" KW_NOISE "noise" KW_GENERATOR "generator" KW_DISCRIMINATOR "discriminator"
 %token KW_BLOCK "block" KW_OBJECTIVE "objective" KW_TRAIN "train"
+%token KW_IF "if"
 
 %type <ast> items item names idents params param_list param stmts stmt_seq stmt expr head
-%type <ast> call fcall args arg_list arg obj_stmts obj_seq obj_stmt settings setting_seq setting word
+%type <ast> cond call fcall args arg_list arg obj_stmts obj_seq obj_stmt settings setting_seq setting word
 %type <tok> netkw
 
 %precedence ARROW
@@ -163,6 +168,7 @@ stmt
 
 expr
     : expr "->" head          { $$ = mk2(st, AST_PIPE, L(st, @2), NULL, $1, $3); }
+    | expr "->" head "if" cond { $$ = ast_add(mk2(st, AST_PIPE, L(st, @2), NULL, $1, $3), $5); }
     | expr '+' expr           { $$ = mk2(st, AST_BIN, LL(st, @1, @3), NULL, $1, $3); $$->op = '+'; }
     | expr '-' expr           { $$ = mk2(st, AST_BIN, LL(st, @1, @3), NULL, $1, $3); $$->op = '-'; }
     | expr '*' expr           { $$ = mk2(st, AST_BIN, LL(st, @1, @3), NULL, $1, $3); $$->op = '*'; }
@@ -179,6 +185,12 @@ head
     | fcall
     | IDENT '[' expr ']'      { $$ = mk1(st, AST_INDEX, LL(st, @1, @4), $1, $3); }
     | IDENT head              { $$ = mk1(st, AST_APPLY, LL(st, @1, @2), $1, $2); }
+    ;
+
+cond
+    : IDENT                   { $$ = mk(st, AST_NAME, L(st, @1), $1); }
+    | NUMBER                  { $$ = mk(st, AST_NUM, L(st, @1), NULL); $$->num = $1; }
+    | '(' expr ')'            { $$ = $2; }
     ;
 
 call
@@ -337,6 +349,11 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, LexS
             diag_error(L(st, st->prev_loc), "expected a layer after '->', found %s", found);
             return 0;
         }
+    }
+    /* `layer if` without its condition */
+    if (st->prev_tok == KW_IF) {
+        diag_error(at, "expected the condition after 'if' (a name or a number), found %s", found);
+        return 0;
     }
     /* a bracket left open */
     int open = 0;

@@ -49,7 +49,10 @@ typedef struct GanrtTensor {
     double init_b;        /* the mean for GANRT_INIT_NORMAL */
 } GanrtTensor;
 
-enum GanrtData { GANRT_DATA_RING, GANRT_DATA_GRID, GANRT_DATA_IDX };
+enum GanrtData {
+    GANRT_DATA_RING, GANRT_DATA_GRID, GANRT_DATA_IDX,
+    GANRT_DATA_FOLDER,          /* images under data_path, resized to data_dim [C,H,W] */
+};
 enum GanrtNoise { GANRT_NOISE_NORMAL, GANRT_NOISE_UNIFORM };
 
 /* Scalars slots: arena[scalars_offset + GANRT_S_*].  The runtime writes the
