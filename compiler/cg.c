@@ -433,6 +433,16 @@ static LLVMValueRef emit_elem(Cg *c, const Kernel *k, int64_t *items, int64_t *g
     return c->fn;
 }
 
+static LLVMValueRef imax(Cg *c, LLVMValueRef a, LLVMValueRef b)
+{
+    return LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSGT, a, b, ""), a, b, "max");
+}
+
+static LLVMValueRef imin(Cg *c, LLVMValueRef a, LLVMValueRef b)
+{
+    return LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, a, b, ""), a, b, "min");
+}
+
 /* ---------- matrix product C[M,N] = op(A)[M,K] B[K,N] ---------- */
 
 /* A vector of vw floats at ptr, lanes off in `mask` (NULL: all on) read as 0. */
@@ -500,45 +510,73 @@ static LLVMValueRef below_mask(Cg *c, LLVMValueRef first, LLVMValueRef limit)
     return LLVMBuildICmp(c->b, LLVMIntSLT, LLVMConstVector(iota, (unsigned)c->vw), splat, "lanes");
 }
 
+/* The product C = op(A)·B is computed panel by panel: a panel is 2vw
+ * columns of B, packed MM_KC rows at a time into a buffer on the stack
+ * (contiguous, zero past N, so it stays in L1 and reads need no mask), then
+ * every register tile of mr rows of C in the item's row range multiplies it.
+ * With K > MM_KC, tiles add into C after the first block. */
+#define MM_KC 256
+#define MM_MC 64
+
 /* One register tile of C: rows i0..i0+mr-1 (rows past M recompute row M-1
- * and are not stored), columns n0..n0+2vw-1 (masked past N).  The
+ * and are not stored), the panel's columns (masked past N by cmask).  The
  * accumulators are phis of the k loop; A is read by broadcasts, so its
- * transposition costs nothing. */
-static void mm_tile(Cg *c, const Node *nd, LLVMValueRef i0, LLVMValueRef n0)
+ * transposition costs nothing.  first: whether this is the first k block
+ * (NULL: the only one). */
+static void mm_tile(Cg *c, const Node *nd, LLVMValueRef i0, LLVMValueRef n0, LLVMValueRef bp, LLVMValueRef kc0,
+                    LLVMValueRef kcl, LLVMValueRef first, LLVMValueRef *cmask, int nv)
 {
     const Schedule *s = c->s;
     const Graph *g = s->g;
     int64_t M = nd->shape.d[0], N = nd->shape.d[1];
     Shape as = g->n[nd->in[0]].shape;
-    int ta = nd->i[0], mr = c->mr;
+    int ta = nd->i[0], mr = c->mr, nr = 2 * c->vw;
     int64_t K = ta ? as.d[0] : as.d[1];
-    int64_t oa = s->off[nd->in[0]], ob = s->off[nd->in[1]], oc = s->off[(int)(nd - g->n)];
-    int nv = N >= 2 * c->vw ? 2 : (int)((N + c->vw - 1) / c->vw);
-    int full = N % (nv * c->vw) == 0;   /* no column tail anywhere */
-    LLVMValueRef cmask[2] = {NULL, NULL}, rows[16];
-    for (int v = 0; v < nv && !full; v++)
-        cmask[v] = below_mask(c, LLVMBuildAdd(c->b, n0, ci(c, v * c->vw), ""), ci(c, N));
+    int64_t oa = s->off[nd->in[0]], oc = s->off[(int)(nd - g->n)];
+    LLVMValueRef rows[16], zeros[64], rowok[16];
+    for (int l = 0; l < c->vw; l++) zeros[l] = ci32(c, 0);
+    LLVMTypeRef vb = LLVMVectorType(c->i1, (unsigned)c->vw);
     for (int i = 0; i < mr; i++) {
         LLVMValueRef r = LLVMBuildAdd(c->b, i0, ci(c, i), "");
         rows[i] = M % mr ? LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, r, ci(c, M), ""), r, ci(c, M - 1), "row") : r;
+        rowok[i] = NULL;
+        if (M % mr) {   /* the whole row off when it is past M */
+            LLVMValueRef ok = LLVMBuildICmp(c->b, LLVMIntSLT, r, ci(c, M), "rowok");
+            rowok[i] = LLVMBuildInsertElement(c->b, LLVMGetUndef(vb), ok, ci32(c, 0), "");
+            rowok[i] = LLVMBuildShuffleVector(c->b, rowok[i], LLVMGetUndef(vb), LLVMConstVector(zeros, (unsigned)c->vw), "");
+        }
+    }
+    LLVMValueRef cptr[16][2], cm[16][2], init[16][2];
+    for (int i = 0; i < mr; i++) {
+        LLVMValueRef crow = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, rows[i], ci(c, N), ""), n0, "");
+        for (int v = 0; v < nv; v++) {
+            cptr[i][v] = at(c, oc, LLVMBuildAdd(c->b, crow, ci(c, v * c->vw), ""));
+            cm[i][v] = cmask[v] && rowok[i] ? LLVMBuildAnd(c->b, cmask[v], rowok[i], "") : cmask[v] ? cmask[v] : rowok[i];
+            init[i][v] = LLVMConstNull(c->vec);
+            if (first)   /* later k blocks add to what the earlier ones stored */
+                init[i][v] = LLVMBuildSelect(c->b, first, init[i][v], vec_load_m(c, oc, cptr[i][v], cmask[v]), "cin");
+        }
     }
     LLVMValueRef acc[16][2], nxt[16][2];
     LLVMBasicBlockRef entry = LLVMGetInsertBlock(c->b);
     Loop lk;
-    LLVMValueRef k = loop_begin(c, &lk, ci(c, 0), ci(c, K), "k");
+    LLVMValueRef kk = loop_begin(c, &lk, ci(c, 0), kcl, "k");
     LLVMPositionBuilderBefore(c->b, LLVMGetFirstInstruction(lk.head));
     for (int i = 0; i < mr; i++)
         for (int v = 0; v < nv; v++) {
             acc[i][v] = LLVMBuildPhi(c->b, c->vec, "acc");
-            LLVMValueRef z = LLVMConstNull(c->vec);
-            LLVMAddIncoming(acc[i][v], &z, &entry, 1);
+            LLVMAddIncoming(acc[i][v], &init[i][v], &entry, 1);
         }
     LLVMPositionBuilderAtEnd(c->b, lk.body);
-    LLVMValueRef bv[2], zeros[64];
-    for (int l = 0; l < c->vw; l++) zeros[l] = ci32(c, 0);
-    LLVMValueRef brow = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, k, ci(c, N), ""), n0, "");
-    for (int v = 0; v < nv; v++)
-        bv[v] = vec_load_m(c, ob, at(c, ob, LLVMBuildAdd(c->b, brow, ci(c, v * c->vw), "")), cmask[v]);
+    LLVMValueRef bv[2];
+    LLVMValueRef brow = LLVMBuildMul(c->b, kk, ci(c, nr), "");
+    for (int v = 0; v < nv; v++) {
+        LLVMValueRef idx = LLVMBuildAdd(c->b, brow, ci(c, v * c->vw), "");
+        LLVMValueRef ptr = LLVMBuildBitCast(c->b, LLVMBuildInBoundsGEP2(c->b, c->f32, bp, &idx, 1, ""), LLVMPointerType(c->vec, 0), "");
+        bv[v] = LLVMBuildLoad2(c->b, c->vec, ptr, "b");
+        LLVMSetAlignment(bv[v], 64);
+    }
+    LLVMValueRef k = LLVMBuildAdd(c->b, kc0, kk, "kabs");
     for (int i = 0; i < mr; i++) {
         LLVMValueRef ai = ta ? LLVMBuildAdd(c->b, LLVMBuildMul(c->b, k, ci(c, M), ""), rows[i], "")
                              : LLVMBuildAdd(c->b, LLVMBuildMul(c->b, rows[i], ci(c, K), ""), k, "");
@@ -550,21 +588,8 @@ static void mm_tile(Cg *c, const Node *nd, LLVMValueRef i0, LLVMValueRef n0)
     for (int i = 0; i < mr; i++)
         for (int v = 0; v < nv; v++) LLVMAddIncoming(acc[i][v], &nxt[i][v], &latch, 1);
     loop_end(c, &lk);
-    for (int i = 0; i < mr; i++) {
-        LLVMValueRef r = LLVMBuildAdd(c->b, i0, ci(c, i), "");
-        LLVMValueRef crow = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, r, ci(c, N), ""), n0, "");
-        LLVMValueRef rowok = NULL;
-        if (M % mr) {   /* the whole row off when it is past M */
-            LLVMValueRef ok = LLVMBuildICmp(c->b, LLVMIntSLT, r, ci(c, M), "rowok");
-            LLVMTypeRef vb = LLVMVectorType(c->i1, (unsigned)c->vw);
-            rowok = LLVMBuildInsertElement(c->b, LLVMGetUndef(vb), ok, ci32(c, 0), "");
-            rowok = LLVMBuildShuffleVector(c->b, rowok, LLVMGetUndef(vb), LLVMConstVector(zeros, (unsigned)c->vw), "");
-        }
-        for (int v = 0; v < nv; v++) {
-            LLVMValueRef m = cmask[v] && rowok ? LLVMBuildAnd(c->b, cmask[v], rowok, "") : cmask[v] ? cmask[v] : rowok;
-            vec_store_m(c, oc, acc[i][v], at(c, oc, LLVMBuildAdd(c->b, crow, ci(c, v * c->vw), "")), m);
-        }
-    }
+    for (int i = 0; i < mr; i++)
+        for (int v = 0; v < nv; v++) vec_store_m(c, oc, acc[i][v], cptr[i][v], cm[i][v]);
 }
 
 /* Sums each of n = vw accumulator vectors; returns one vector whose lane q
@@ -675,17 +700,47 @@ static LLVMValueRef emit_matmul(Cg *c, const Kernel *k, int64_t *items, int64_t 
     const Node *nd = &c->s->g->n[k->node];
     if (nd->i[1]) return emit_matmul_nt(c, k, items, grain);
     ir_assert(!nd->i[1]);   /* see simplify_lower */
-    int64_t M = nd->shape.d[0], N = nd->shape.d[1];
-    int64_t nr = 2 * c->vw, nmb = (M + c->mr - 1) / c->mr, nnb = (N + nr - 1) / nr;
+    const Graph *g = c->s->g;
+    int64_t M = nd->shape.d[0], N = nd->shape.d[1], ob = c->s->off[nd->in[1]];
+    int64_t K = nd->i[0] ? g->n[nd->in[0]].shape.d[0] : g->n[nd->in[0]].shape.d[1];
+    int nr = 2 * c->vw, nv = N >= nr ? 2 : (int)((N + c->vw - 1) / c->vw);
+    int64_t nnb = (N + nr - 1) / nr, nmb = (M + c->mr - 1) / c->mr, tiles_mc = MM_MC / c->mr;
+    int64_t nmc = (nmb + tiles_mc - 1) / tiles_mc, nkb = (K + MM_KC - 1) / MM_KC;
     LLVMValueRef lo, hi;
     kernel_begin(c, "matmul", &lo, &hi);
-    Loop lt;
-    LLVMValueRef t = loop_begin(c, &lt, lo, hi, "tile");
-    LLVMValueRef nb = LLVMBuildSDiv(c->b, t, ci(c, nmb), "nb"), mb = LLVMBuildSRem(c->b, t, ci(c, nmb), "mb");
-    mm_tile(c, nd, LLVMBuildMul(c->b, mb, ci(c, c->mr), "i0"), LLVMBuildMul(c->b, nb, ci(c, nr), "n0"));
+    LLVMValueRef bp = LLVMBuildArrayAlloca(c->b, c->f32, ci(c, MM_KC * nr), "panel");
+    LLVMSetAlignment(bp, 64);
+    Loop lt, lkb, lp, lm;
+    LLVMValueRef t = loop_begin(c, &lt, lo, hi, "item");
+    LLVMValueRef nb = LLVMBuildSDiv(c->b, t, ci(c, nmc), "nb"), mc = LLVMBuildSRem(c->b, t, ci(c, nmc), "mc");
+    LLVMValueRef n0 = LLVMBuildMul(c->b, nb, ci(c, nr), "n0");
+    LLVMValueRef cmask[2] = {NULL, NULL};
+    for (int v = 0; v < nv && N % (nv * c->vw); v++)
+        cmask[v] = below_mask(c, LLVMBuildAdd(c->b, n0, ci(c, v * c->vw), ""), ci(c, N));
+    LLVMValueRef kb = loop_begin(c, &lkb, ci(c, 0), ci(c, nkb), "kb");
+    LLVMValueRef kc0 = LLVMBuildMul(c->b, kb, ci(c, MM_KC), "kc0");
+    LLVMValueRef kcl = imin(c, ci(c, MM_KC), LLVMBuildSub(c->b, ci(c, K), kc0, ""));
+    /* pack this panel's rows kc0 .. kc0+kcl-1 of B */
+    LLVMValueRef kk = loop_begin(c, &lp, ci(c, 0), kcl, "pk");
+    LLVMValueRef brow = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, LLVMBuildAdd(c->b, kc0, kk, ""), ci(c, N), ""), n0, "");
+    for (int v = 0; v < 2; v++) {
+        LLVMValueRef val = v < nv ? vec_load_m(c, ob, at(c, ob, LLVMBuildAdd(c->b, brow, ci(c, v * c->vw), "")), cmask[v])
+                                  : LLVMConstNull(c->vec);
+        LLVMValueRef idx = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, kk, ci(c, nr), ""), ci(c, v * c->vw), "");
+        LLVMValueRef ptr = LLVMBuildBitCast(c->b, LLVMBuildInBoundsGEP2(c->b, c->f32, bp, &idx, 1, ""), LLVMPointerType(c->vec, 0), "");
+        LLVMSetAlignment(LLVMBuildStore(c->b, val, ptr), 64);
+    }
+    loop_end(c, &lp);
+    LLVMValueRef first = nkb > 1 ? LLVMBuildICmp(c->b, LLVMIntEQ, kb, ci(c, 0), "first") : NULL;
+    LLVMValueRef mb0 = LLVMBuildMul(c->b, mc, ci(c, tiles_mc), "");
+    LLVMValueRef mb1 = imin(c, LLVMBuildAdd(c->b, mb0, ci(c, tiles_mc), ""), ci(c, nmb));
+    LLVMValueRef mb = loop_begin(c, &lm, mb0, mb1, "mb");
+    mm_tile(c, nd, LLVMBuildMul(c->b, mb, ci(c, c->mr), "i0"), n0, bp, kc0, kcl, first, cmask, nv);
+    loop_end(c, &lm);
+    loop_end(c, &lkb);
     loop_end(c, &lt);
     kernel_end(c);
-    *items = nmb * nnb;
+    *items = nnb * nmc;
     *grain = 1;
     return c->fn;
 }
@@ -741,16 +796,6 @@ static LLVMValueRef emit_reduce(Cg *c, const Kernel *k, int64_t *items, int64_t 
     }
     kernel_end(c);
     return c->fn;
-}
-
-static LLVMValueRef imax(Cg *c, LLVMValueRef a, LLVMValueRef b)
-{
-    return LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSGT, a, b, ""), a, b, "max");
-}
-
-static LLVMValueRef imin(Cg *c, LLVMValueRef a, LLVMValueRef b)
-{
-    return LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, a, b, ""), a, b, "min");
 }
 
 /* The outputs x in [*x0, *x1) of a convolution row whose input index
