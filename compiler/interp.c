@@ -9,20 +9,6 @@
 #include <string.h>
 #include "ganc.h"
 
-/* Index of the small-shape element that big-shape element e reads. */
-static int64_t map_index(Shape big, MapMode m, int64_t e)
-{
-    int64_t inner = 1;
-    switch (m) {
-    case MAP_SCALAR: return 0;
-    case MAP_BATCH: return e % (ir_numel(big) / big.d[0]);
-    case MAP_ROW: return e / (ir_numel(big) / big.d[0]);
-    case MAP_CHANNEL:
-        for (int k = 2; k < big.rank; k++) inner *= big.d[k];
-        return (e / inner) % big.d[1];
-    }
-    return 0;
-}
 
 static double elem(const Node *nd, double a, double b)
 {
@@ -82,10 +68,10 @@ void interp_run(const Graph *g, double **v)
             for (int64_t e = 0; e < n; e++) out[e] = elem(nd, a[e], b ? b[e] : 0);
             break;
         case K_BCAST:
-            for (int64_t e = 0; e < n; e++) out[e] = a[map_index(nd->shape, (MapMode)nd->i[0], e)];
+            for (int64_t e = 0; e < n; e++) out[e] = a[ir_map_index(nd->shape, (MapMode)nd->i[0], e)];
             break;
         case K_REDUCE:
-            for (int64_t e = 0; e < ir_numel(as); e++) out[map_index(as, (MapMode)nd->i[0], e)] += a[e];
+            for (int64_t e = 0; e < ir_numel(as); e++) out[ir_map_index(as, (MapMode)nd->i[0], e)] += a[e];
             break;
         case K_MATMUL: {
             Shape bs = g->n[nd->in[1]].shape;

@@ -299,6 +299,20 @@ int ir_reduce(Graph *g, int a, MapMode m, Loc loc)
     return must(g, ir_add(g, OP_REDUCE, &a, 1, NULL, i, loc));
 }
 
+int64_t ir_map_index(Shape big, MapMode m, int64_t e)
+{
+    int64_t inner = 1;
+    switch (m) {
+    case MAP_SCALAR: return 0;
+    case MAP_BATCH: return e % (ir_numel(big) / big.d[0]);
+    case MAP_ROW: return e / (ir_numel(big) / big.d[0]);
+    case MAP_CHANNEL:
+        for (int k = 2; k < big.rank; k++) inner *= big.d[k];
+        return (e / inner) % big.d[1];
+    }
+    return 0;
+}
+
 int ir_add_like(Graph *g, const Node *nd)
 {
     return add_node(g, nd->op, nd->in, nd->n_in, nd->f, nd->i, nd->shape, nd->name, nd->loc, nd->cv);

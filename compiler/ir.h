@@ -116,6 +116,8 @@ int ir_matmul(Graph *g, int a, int b, int ta, int tb, Loc loc);
 /* BCAST, RESHAPE and SLICE take their result shape s (SLICE: the slice's
  * length along the axis is s.d[axis]); -1 with g->err on a bad shape. */
 int ir_add_shaped(Graph *g, Op op, int a, Shape s, const int *i, Loc loc);
+/* The element of a broadcast's small tensor that element e of `big` reads. */
+int64_t ir_map_index(Shape big, MapMode m, int64_t e);
 /* A node like nd (op, inputs, attributes; the shape for sources and for
  * ops whose shape is given) added to g: for passes that rebuild graphs. */
 int ir_add_like(Graph *g, const Node *nd);

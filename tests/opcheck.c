@@ -364,20 +364,6 @@ static int close_enough(double a, double b, double tol, int mode)
 
 /* Compares float results with the interpreter's doubles; on a mismatch
  * appends the first bad element to err and returns 0. */
-/* Index of the small-shape element that big-shape element e maps to. */
-static int64_t map_index(Shape big, MapMode m, int64_t e)
-{
-    int64_t inner = 1;
-    switch (m) {
-    case MAP_SCALAR: return 0;
-    case MAP_BATCH: return e % (ir_numel(big) / big.d[0]);
-    case MAP_ROW: return e / (ir_numel(big) / big.d[0]);
-    case MAP_CHANNEL:
-        for (int k = 2; k < big.rank; k++) inner *= big.d[k];
-        return (e / inner) % big.d[1];
-    }
-    return 0;
-}
 
 /* A sum's rounding error scales with the sum of the magnitudes of its terms,
  * not with its value: the tolerance of a reduce_sum element is relative to
@@ -393,7 +379,7 @@ static int compare(const Graph *g, int id, const float *a, double *const *v, dou
         Shape as = g->n[in].shape;
         mag = calloc((size_t)(n ? n : 1), sizeof *mag);
         if (!mag) abort();
-        for (int64_t e = 0; e < ir_numel(as); e++) mag[map_index(as, (MapMode)g->n[id].i[0], e)] += fabs(v[in][e]);
+        for (int64_t e = 0; e < ir_numel(as); e++) mag[ir_map_index(as, (MapMode)g->n[id].i[0], e)] += fabs(v[in][e]);
     }
     for (int64_t e = 0; e < n; e++)
         if (mag ? !(fabs(a[e] - b[e]) <= tol * fmax(1, mag[e])) : !close_enough(a[e], b[e], tol, mode)) {
