@@ -229,6 +229,24 @@ static void mark(const Graph *g, char *set, const int *roots, int n, const char 
             if (minus[id]) set[id] = 0;
 }
 
+/* The section that computes a state update's statistic: the latest one
+ * holding the node, or else (simplify may have folded the node itself out
+ * of the step, e.g. var into var + eps) the latest one of its inputs; -1
+ * for sources. */
+static int stat_section(const Graph *g, char *const *in, int id)
+{
+    if (in[SEC_GFWD][id]) return SEC_GFWD;
+    if (in[SEC_GSTEP][id]) return SEC_GSTEP;
+    if (in[SEC_DSTEP][id]) return SEC_DSTEP;
+    int best = -1;
+    for (int k = 0; k < g->n[id].n_in; k++) {
+        int q = stat_section(g, in, g->n[id].in[k]);
+        if (q == SEC_GFWD) return SEC_GFWD;
+        if (q > best) best = q;
+    }
+    return best;
+}
+
 /* Sections, kernels and the memory plan. */
 static void layout(Schedule *s)
 {
@@ -254,7 +272,8 @@ static void layout(Schedule *s)
     ir_assert(asec);
     for (int k = 0; k < s->p->n_assign; k++) {
         const struct Assign *as = &s->p->assign[k];
-        asec[k] = in[SEC_GFWD][as->stat] ? SEC_GFWD : in[SEC_DSTEP][as->stat] ? SEC_DSTEP : SEC_GSTEP;
+        asec[k] = stat_section(g, in, as->stat);
+        if (asec[k] < 0) asec[k] = SEC_GSTEP;
         char *tmp = calloc(n, 1);
         ir_assert(tmp);
         ancestors(g, &as->src, 1, tmp);
@@ -302,6 +321,12 @@ static void layout(Schedule *s)
     }
     /* kernels */
     for (int k = 0; k < SEC_COUNT; k++) build_section(s, &s->sec[k], in[k], root);
+    if (s->sample != s->fake) {   /* both G forwards leave their output in one place (gout_offset) */
+        Kernel *kn = push(&s->sec[SEC_SAMPLE], KN_GRADCOPY);
+        kn->node = s->sample;
+        kn->dst = -1;   /* fake's offset, known after planning */
+        kn->len = ir_numel(g->n[s->sample].shape);
+    }
     for (int k = 0; k < s->p->n_assign; k++) {   /* after everything that reads the old value */
         Kernel *kn = push(&s->sec[asec[k]], KN_GRADCOPY);
         kn->node = s->p->assign[k].src;
@@ -341,6 +366,8 @@ static void layout(Schedule *s)
     /* views share their owner's buffer */
     for (size_t id = 0; id < n; id++)
         if (g->n[id].op == OP_RESHAPE) s->off[id] = s->off[owner(g, (int)id)];
+    for (int k = 0; k < s->sec[SEC_SAMPLE].n; k++)
+        if (s->sec[SEC_SAMPLE].k[k].dst < 0) s->sec[SEC_SAMPLE].k[k].dst = s->off[s->fake];
     s->arena = top;
     for (int sec = 0; sec < 3; sec++)
         for (int k = 0; k < s->sec[sec].n; k++)
