@@ -141,6 +141,8 @@ typedef struct {
 
 /* Differentiates, lowers, simplifies and plans the program.  Consumes p->g. */
 Schedule *sched_build(Program *p);
+/* Frees the schedule (not its graph, which the Program owns). */
+void sched_free(Schedule *s);
 /* One section (SEC_GFWD) computing outs[] from g's INPUT/PARAM nodes, for
  * tests; s->p is NULL and no optimizer or descriptor is generated. */
 Schedule *sched_graph(Graph *g, const int *outs, int n);

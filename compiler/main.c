@@ -65,6 +65,69 @@ static int done_out(FILE *f)
     return fclose(f) == 0;
 }
 
+/* Writes a stage's listing to OUT or stdout; 0 on success. */
+static int emit_listing(const Options *o, void (*print)(FILE *, const void *), const void *what)
+{
+    FILE *f = open_out(o);
+    if (!f) return 1;
+    print(f, what);
+    return done_out(f) ? 0 : 1;
+}
+
+static void print_tokens(FILE *f, const void *src) { parse_dump_tokens(f, ((const char *const *)src)[0], ((const char *const *)src)[1]); }
+static void print_ast(FILE *f, const void *a) { ast_print(f, a); }
+static void print_grad(FILE *f, const void *s) { sched_print_grad(f, s); }
+static void print_fused(FILE *f, const void *s) { sched_print(f, s); }
+
+static void print_ir(FILE *f, const void *pv)
+{
+    Program *p = (Program *)pv;
+    int roots[6] = {p->fake, p->sample, p->d_loss, p->g_loss, p->d_real, p->d_fake};
+    simplify(&p->g, roots, 6);
+    ir_print(f, p->g, NULL, 0);
+    fprintf(f, "  fake = %%%d\n  sample = %%%d\n  d_loss = %%%d\n  g_loss = %%%d\n", roots[0], roots[1], roots[2], roots[3]);
+}
+
+/* Emits the optimised module as a listing, assembly or object, or links
+ * the executable; 0 on success. */
+static int back_end(const Options *o, const Program *p, const Schedule *s)
+{
+    const char *emit = o->emit ? o->emit : "";
+    int vw, rc = 1;
+    LLVMTargetMachineRef tm = cg_target(o->cpu, o->features, &vw);    /* generate */
+    LLVMContextRef cx = LLVMContextCreate();
+    LLVMModuleRef m = cg_module(s, cx, tm, vw);
+    if (!cg_optimize(m, tm)) {                                        /* verify, optimise */
+        rc = 1;
+    } else if (!strcmp(emit, "llvm")) {
+        char *txt = LLVMPrintModuleToString(m);
+        FILE *f = open_out(o);
+        if (f) {
+            fputs(txt, f);
+            rc = done_out(f) ? 0 : 1;
+        }
+        LLVMDisposeMessage(txt);
+    } else if (!strcmp(emit, "asm")) {
+        rc = cg_emit_file(m, tm, o->out ? o->out : "/dev/stdout", 1) ? 0 : 1;
+    } else if (!strcmp(emit, "obj")) {
+        rc = cg_emit_file(m, tm, o->out ? o->out : "out.o", 0) ? 0 : 1;
+    } else {                                                          /* emit and link */
+        char obj[] = "/tmp/ganc-XXXXXX.o";
+        int fd = mkstemps(obj, 2);
+        if (fd < 0) {
+            perror("ganc: error: temporary object");
+        } else {
+            close(fd);
+            rc = cg_emit_file(m, tm, obj, 0) && link_exe(obj, o->out ? o->out : p->name, o->sanitize) ? 0 : 1;
+            unlink(obj);
+        }
+    }
+    LLVMDisposeModule(m);
+    LLVMContextDispose(cx);
+    LLVMDisposeTargetMachine(tm);
+    return rc;
+}
+
 static int compile(const Options *o)
 {
     char *src = read_file(o->in);
@@ -73,66 +136,44 @@ static int compile(const Options *o)
         return 1;
     }
     const char *emit = o->emit ? o->emit : "";
+    struct Ast *ast = NULL;
+    Program *p = NULL;
+    Schedule *s = NULL;
+    int rc = 1;
     if (!strcmp(emit, "tokens")) {
-        FILE *f = open_out(o);
-        if (!f) return 1;
+        const char *args[2] = {o->in, src};
         diag_source(o->in, src);
-        parse_dump_tokens(f, o->in, src);
-        return done_out(f) && !diag_errors() ? 0 : 1;
+        rc = emit_listing(o, print_tokens, args) || diag_errors();
+        goto done;
     }
-    struct Ast *ast = parse_source(o->in, src);                       /* parse */
-    if (!ast || diag_errors()) return 1;
+    ast = parse_source(o->in, src);                                   /* parse */
+    if (!ast || diag_errors()) goto done;
     if (!strcmp(emit, "ast")) {
-        FILE *f = open_out(o);
-        if (!f) return 1;
-        ast_print(f, ast);
-        return done_out(f) ? 0 : 1;
+        rc = emit_listing(o, print_ast, ast);
+        goto done;
     }
-    Program *p = sema_program(ast, o->in, src);                       /* check */
-    if (!p || diag_errors()) return 1;
-    if (o->check) return 0;
+    p = sema_program(ast, o->in, src);                                /* check */
+    if (!p || diag_errors()) goto done;
+    if (o->check) {
+        rc = 0;
+        goto done;
+    }
     if (!strcmp(emit, "ir")) {
-        int roots[6] = {p->fake, p->sample, p->d_loss, p->g_loss, p->d_real, p->d_fake};
-        simplify(&p->g, roots, 6);
-        FILE *f = open_out(o);
-        if (!f) return 1;
-        ir_print(f, p->g, NULL, 0);
-        fprintf(f, "  fake = %%%d\n  sample = %%%d\n  d_loss = %%%d\n  g_loss = %%%d\n", roots[0], roots[1], roots[2], roots[3]);
-        return done_out(f) ? 0 : 1;
+        rc = emit_listing(o, print_ir, p);
+        goto done;
     }
-    Schedule *s = sched_build(p);                                     /* differentiate, fuse, plan */
+    s = sched_build(p);                                               /* differentiate, fuse, plan */
     if (!strcmp(emit, "grad") || !strcmp(emit, "fused")) {
-        FILE *f = open_out(o);
-        if (!f) return 1;
-        (!strcmp(emit, "grad") ? sched_print_grad : sched_print)(f, s);
-        return done_out(f) ? 0 : 1;
+        rc = emit_listing(o, !strcmp(emit, "grad") ? print_grad : print_fused, s);
+        goto done;
     }
-    int vw;
-    LLVMTargetMachineRef tm = cg_target(o->cpu, o->features, &vw);    /* generate */
-    LLVMContextRef cx = LLVMContextCreate();
-    LLVMModuleRef m = cg_module(s, cx, tm, vw);
-    if (!cg_optimize(m, tm)) return 1;                                /* verify, optimise */
-    if (!strcmp(emit, "llvm")) {
-        char *txt = LLVMPrintModuleToString(m);
-        FILE *f = open_out(o);
-        if (!f) return 1;
-        fputs(txt, f);
-        LLVMDisposeMessage(txt);
-        return done_out(f) ? 0 : 1;
-    }
-    if (!strcmp(emit, "asm")) return cg_emit_file(m, tm, o->out ? o->out : "/dev/stdout", 1) ? 0 : 1;
-    if (!strcmp(emit, "obj")) return cg_emit_file(m, tm, o->out ? o->out : "out.o", 0) ? 0 : 1;
-    char obj[] = "/tmp/ganc-XXXXXX.o";                                /* emit and link */
-    int fd = mkstemps(obj, 2);
-    if (fd < 0) { perror("ganc: error: temporary object"); return 1; }
-    close(fd);
-    const char *out = o->out ? o->out : p->name;
-    int ok = cg_emit_file(m, tm, obj, 0) && link_exe(obj, out, o->sanitize);
-    unlink(obj);
-    LLVMDisposeModule(m);
-    LLVMContextDispose(cx);
-    LLVMDisposeTargetMachine(tm);
-    return ok ? 0 : 1;
+    rc = back_end(o, p, s);                                           /* generate, emit, link */
+done:
+    sched_free(s);
+    sema_free(p);
+    ast_free(ast);
+    free(src);
+    return rc;
 }
 
 int main(int argc, char **argv)

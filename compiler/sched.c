@@ -507,3 +507,22 @@ Schedule *sched_graph(Graph *g, const int *outs, int n)
     free(in); free(root); free(pinned);
     return s;
 }
+
+void sched_free(Schedule *s)
+{
+    if (!s) return;
+    for (int q = 0; q < SEC_COUNT; q++) {
+        for (int k = 0; k < s->sec[q].n; k++) {
+            free(s->sec[q].k[k].members);
+            free(s->sec[q].k[k].out);
+        }
+        free(s->sec[q].k);
+    }
+    for (int net = 0; net < 2; net++) {
+        free(s->params[net]);
+        free(s->grads[net]);
+    }
+    free(s->bufs);
+    free(s->off);
+    free(s);
+}

@@ -16,12 +16,15 @@
  * file and leaves the previous PATH untouched.  Loading validates strictly
  * (header length vs file size, JSON, format, source hash, every tensor
  * present with dtype F32, the right shape and offsets inside the file) and
- * reports problems as "FILE: problem".
+ * reports problems as "FILE: problem".  ganrt_ckpt_read() is the loader
+ * itself: it never exits and keeps no memory on failure (the fuzz target
+ * tests/fuzz/fuzz_ckpt.c calls it directly); ganrt_ckpt_load() dies.
  */
 #include "rt.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -154,22 +157,47 @@ void ganrt_ckpt_save(const GanrtModel *m, const float *arena, const GanrtState *
     free(h.p);
 }
 
-static const char *meta_get(const GanrtJson *meta, const char *key, const char *path)
+/* Loading: every failure formats "PATH: problem" into err and returns -1. */
+typedef struct {
+    const char *path;
+    char *err;
+    size_t errlen;
+} Ld;
+
+static int ld_fail(Ld *l, const char *fmt, ...) GANRT_PRINTF(2, 3);
+static int ld_fail(Ld *l, const char *fmt, ...)
+{
+    va_list ap;
+    int n = snprintf(l->err, l->errlen, "%s: ", l->path);
+    if (n < 0 || (size_t)n >= l->errlen) return -1;
+    va_start(ap, fmt);
+    vsnprintf(l->err + n, l->errlen - (size_t)n, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static const char *meta_get(Ld *l, const GanrtJson *meta, const char *key)
 {
     const GanrtJson *v = ganrt_json_get(meta, key);
-    if (!v || v->type != GANRT_JSTR) ganrt_die("%s: checkpoint metadata lacks \"%s\"", path, key);
+    if (!v || v->type != GANRT_JSTR) {
+        ld_fail(l, "checkpoint metadata lacks \"%s\"", key);
+        return NULL;
+    }
     return v->str;
 }
 
-static uint64_t meta_u64(const GanrtJson *meta, const char *key, const char *path)
+static int meta_u64(Ld *l, const GanrtJson *meta, const char *key, uint64_t *out)
 {
-    const char *s = meta_get(meta, key, path);
+    const char *s = meta_get(l, meta, key);
+    if (!s) return -1;
     char *end;
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
-    if (!*s || *end || errno || *s == '-' || (strcmp(key, "seed") && v > (uint64_t)INT64_MAX))
-        ganrt_die("%s: checkpoint metadata \"%s\" is not a valid count: \"%s\"", path, key, s);
-    return v;
+    if (!*s || *end || errno || *s == '-' || *s == '+' || *s == ' ' ||
+        (strcmp(key, "seed") && v > (uint64_t)INT64_MAX))
+        return ld_fail(l, "checkpoint metadata \"%s\" is not a valid count: \"%.40s\"", key, s);
+    *out = v;
+    return 0;
 }
 
 static int json_int(const GanrtJson *j, int64_t *out)
@@ -180,71 +208,109 @@ static int json_int(const GanrtJson *j, int64_t *out)
     return 0;
 }
 
-void ganrt_ckpt_load(const GanrtModel *m, float *arena, GanrtState *st, const char *path)
+static int read_header(Ld *l, FILE *f, const GanrtModel *m, GanrtState *st, GanrtJson *j,
+                       uint64_t *data_start, uint64_t *data_len)
 {
-    FILE *f = fopen(path, "rb");
     struct stat sb;
-    if (!f || fstat(fileno(f), &sb) != 0)
-        ganrt_die("%s: cannot open checkpoint: %s", path, strerror(errno));
-    if (!S_ISREG(sb.st_mode)) ganrt_die("%s: not a regular file", path);
+    if (fstat(fileno(f), &sb) != 0) return ld_fail(l, "cannot open checkpoint: %s", strerror(errno));
+    if (!S_ISREG(sb.st_mode)) return ld_fail(l, "not a regular file");
     uint64_t size = (uint64_t)sb.st_size, hlen = 0;
     unsigned char len8[8];
     if (size < 8 || fread(len8, 1, 8, f) != 8)
-        ganrt_die("%s: too short to be a checkpoint (%llu bytes)", path, (unsigned long long)size);
+        return ld_fail(l, "too short to be a checkpoint (%llu bytes)", (unsigned long long)size);
     for (int k = 0; k < 8; k++) hlen |= (uint64_t)len8[k] << (8 * k);
     if (hlen < 2 || hlen > size - 8 || hlen > MAX_HEADER)
-        ganrt_die("%s: not a valid checkpoint: header length %llu does not fit a file of %llu bytes",
-                  path, (unsigned long long)hlen, (unsigned long long)size);
-    char *hdr = ganrt_xmalloc((size_t)hlen), err[160];
-    if (fread(hdr, 1, (size_t)hlen, f) != hlen) ganrt_die("%s: cannot read checkpoint header", path);
-    GanrtJson j;
-    if (ganrt_json_parse(hdr, (size_t)hlen, &j, err, sizeof err))
-        ganrt_die("%s: checkpoint header is not valid JSON: %s", path, err);
+        return ld_fail(l, "not a valid checkpoint: header length %llu does not fit a file of %llu bytes",
+                       (unsigned long long)hlen, (unsigned long long)size);
+    char *hdr = malloc((size_t)hlen), jerr[160];
+    if (!hdr) return ld_fail(l, "out of memory for a header of %llu bytes", (unsigned long long)hlen);
+    if (fread(hdr, 1, (size_t)hlen, f) != hlen) {
+        free(hdr);
+        return ld_fail(l, "cannot read checkpoint header");
+    }
+    int bad = ganrt_json_parse(hdr, (size_t)hlen, j, jerr, sizeof jerr);
     free(hdr);
-    const GanrtJson *meta = ganrt_json_get(&j, "__metadata__");
-    if (j.type != GANRT_JOBJ || !meta || meta->type != GANRT_JOBJ)
-        ganrt_die("%s: not a ganc checkpoint: the header has no \"__metadata__\" object", path);
-    if (strcmp(meta_get(meta, "format", path), "ganc"))
-        ganrt_die("%s: not a ganc checkpoint (format \"%s\")", path, meta_get(meta, "format", path));
-    const char *hash = meta_get(meta, "source_hash", path);
-    if (strcmp(hash, m->source_hash ? m->source_hash : ""))
-        ganrt_die("%s: checkpoint was made from a different .gan (hash %s, this program %s)", path,
-                  hash, m->source_hash ? m->source_hash : "");
-    st->step = (int64_t)meta_u64(meta, "step", path);
-    st->d_updates = (int64_t)meta_u64(meta, "d_updates", path);
-    st->g_updates = (int64_t)meta_u64(meta, "g_updates", path);
-    st->seed = meta_u64(meta, "seed", path);
-    st->data_epoch = (int64_t)meta_u64(meta, "data_epoch", path);
-    st->data_pos = (int64_t)meta_u64(meta, "data_pos", path);
-    if (ganrt_rng_from_hex(&st->rng, meta_get(meta, "rng", path)))
-        ganrt_die("%s: checkpoint metadata \"rng\" is not 64 hex digits", path);
+    if (bad) return ld_fail(l, "checkpoint header is not valid JSON: %s", jerr);
+    const GanrtJson *meta = ganrt_json_get(j, "__metadata__");
+    if (j->type != GANRT_JOBJ || !meta || meta->type != GANRT_JOBJ)
+        return ld_fail(l, "not a ganc checkpoint: the header has no \"__metadata__\" object");
+    const char *s = meta_get(l, meta, "format");
+    if (!s) return -1;
+    if (strcmp(s, "ganc")) return ld_fail(l, "not a ganc checkpoint (format \"%.40s\")", s);
+    const char *want = m->source_hash ? m->source_hash : "";
+    if (!(s = meta_get(l, meta, "source_hash"))) return -1;
+    if (strcmp(s, want))
+        return ld_fail(l, "checkpoint was made from a different .gan (hash %.40s, this program %s)", s,
+                       want);
+    uint64_t v[6];
+    static const char *const keys[6] = {"step", "d_updates", "g_updates", "seed", "data_epoch",
+                                        "data_pos"};
+    for (int k = 0; k < 6; k++)
+        if (meta_u64(l, meta, keys[k], &v[k])) return -1;
+    st->step = (int64_t)v[0];
+    st->d_updates = (int64_t)v[1];
+    st->g_updates = (int64_t)v[2];
+    st->seed = v[3];
+    st->data_epoch = (int64_t)v[4];
+    st->data_pos = (int64_t)v[5];
+    if (!(s = meta_get(l, meta, "rng"))) return -1;
+    if (ganrt_rng_from_hex(&st->rng, s))
+        return ld_fail(l, "checkpoint metadata \"rng\" is not 64 hex digits (not all zero)");
+    *data_start = 8 + hlen;
+    *data_len = size - *data_start;
+    return 0;
+}
 
-    uint64_t data_start = 8 + hlen, data_len = size - data_start;
+static int read_tensors(Ld *l, FILE *f, const GanrtModel *m, float *arena, const GanrtJson *j,
+                        uint64_t data_start, uint64_t data_len)
+{
     for (int i = 0; i < m->n_tensors; i++) {
         const GanrtTensor *t = &m->tensors[i];
-        const GanrtJson *e = ganrt_json_get(&j, t->name), *v;
-        if (!e || e->type != GANRT_JOBJ) ganrt_die("%s: tensor \"%s\" is missing", path, t->name);
+        const GanrtJson *e = ganrt_json_get(j, t->name), *v;
+        if (!e || e->type != GANRT_JOBJ) return ld_fail(l, "tensor \"%s\" is missing", t->name);
         v = ganrt_json_get(e, "dtype");
         if (!v || v->type != GANRT_JSTR || strcmp(v->str, "F32"))
-            ganrt_die("%s: tensor \"%s\" is not F32", path, t->name);
+            return ld_fail(l, "tensor \"%s\" is not F32", t->name);
         v = ganrt_json_get(e, "shape");
         int ok = v && v->type == GANRT_JARR && v->n == t->rank;
         for (int k = 0; ok && k < t->rank; k++) {
             int64_t d;
             ok = json_int(&v->items[k], &d) == 0 && d == t->dim[k];
         }
-        if (!ok) ganrt_die("%s: tensor \"%s\" has the wrong shape", path, t->name);
+        if (!ok) return ld_fail(l, "tensor \"%s\" has the wrong shape", t->name);
         v = ganrt_json_get(e, "data_offsets");
         int64_t b = 0, en = 0, bytes = 4 * tensor_count(t);
         if (!v || v->type != GANRT_JARR || v->n != 2 || json_int(&v->items[0], &b) ||
             json_int(&v->items[1], &en) || en < b || en - b != bytes || (uint64_t)en > data_len)
-            ganrt_die("%s: tensor \"%s\" has bad data offsets (truncated file?)", path, t->name);
+            return ld_fail(l, "tensor \"%s\" has bad data offsets (truncated file?)", t->name);
         float *dst = arena + t->offset;
         if (fseeko(f, (off_t)(data_start + (uint64_t)b), SEEK_SET) != 0 ||
             fread(dst, 1, (size_t)bytes, f) != (size_t)bytes)
-            ganrt_die("%s: cannot read tensor \"%s\"", path, t->name);
+            return ld_fail(l, "cannot read tensor \"%s\"", t->name);
         if (!host_le()) swap4(dst, (size_t)(bytes / 4));
     }
+    return 0;
+}
+
+int ganrt_ckpt_read(const GanrtModel *m, float *arena, GanrtState *st, const char *path, char *err,
+                    size_t errlen)
+{
+    Ld l = {path, err, errlen};
+    err[0] = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) return ld_fail(&l, "cannot open checkpoint: %s", strerror(errno));
+    GanrtJson j;
+    memset(&j, 0, sizeof j);
+    uint64_t data_start = 0, data_len = 0;
+    int rc = read_header(&l, f, m, st, &j, &data_start, &data_len);
+    if (rc == 0) rc = read_tensors(&l, f, m, arena, &j, data_start, data_len);
     ganrt_json_free(&j);
     fclose(f);
+    return rc;
+}
+
+void ganrt_ckpt_load(const GanrtModel *m, float *arena, GanrtState *st, const char *path)
+{
+    char err[512];
+    if (ganrt_ckpt_read(m, arena, st, path, err, sizeof err)) ganrt_die("%s", err);
 }

@@ -1,8 +1,9 @@
 /* cmds.c: the `sample`, `eval` and `info` commands.
  *
  * sample: loads --ckpt (strictly validated), draws N noise rows from the
- *   stream (--seed, SAMPLE) and writes a PNG grid of ceil(sqrt(N)) columns
- *   for images, or a CSV of points, to -o.
+ *   stream (--seed, SAMPLE) or reads them from --noise (raw float32), and
+ *   writes a PNG grid of ceil(sqrt(N)) columns for images, or a CSV of
+ *   points, to -o; an -o ending in .f32 gets the raw float32 samples.
  * eval: prints `key value` lines on stdout.  Toy 2-D data (the
  *   VEEGAN/PacGAN protocol): N samples (default 2500); a sample is high
  *   quality if it lies within 3 data_std (Euclidean) of its nearest mode
@@ -15,6 +16,7 @@
  *   tensor.
  */
 #include "rt.h"
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +36,18 @@ static float *generate(const GanrtModel *m, const GanrtOpts *o, float *arena, in
     ganrt_rng_seed(&r, o->have_seed ? o->seed : 0, GANRT_STREAM_SAMPLE);
     float *z = ganrt_xmalloc((size_t)(n * m->noise_dim) * sizeof(float));
     float *out = ganrt_xmalloc((size_t)(n * ganrt_sample_floats(m)) * sizeof(float));
-    ganrt_fill_noise(m, &r, z, n);
+    if (o->noise) {   /* given noise: exactly n rows of float32 */
+        FILE *f = fopen(o->noise, "rb");
+        if (!f) ganrt_die("%s: %s", o->noise, strerror(errno));
+        size_t want = (size_t)(n * m->noise_dim), got = fread(z, sizeof *z, want, f);
+        int extra = fgetc(f) != EOF;
+        fclose(f);
+        if (got != want || extra)
+            ganrt_die("%s: needs exactly %lld x %lld float32 values (-n rows of the noise size)", o->noise,
+                      (long long)n, (long long)m->noise_dim);
+    } else {
+        ganrt_fill_noise(m, &r, z, n);
+    }
     ganrt_generate(m, arena, z, n, out);
     free(z);
     return out;
@@ -45,8 +58,16 @@ int ganrt_cmd_sample(const GanrtModel *m, const GanrtOpts *o)
     int64_t n = o->have_n ? o->n : 64;
     const char *out = o->out ? o->out : ganrt_is_image(m) ? "samples.png" : "samples.csv";
     float *arena = load(m, o), *s = generate(m, o, arena, n);
-    if (ganrt_is_image(m)) ganrt_write_grid(out, m, s, n, (int)ceil(sqrt((double)n)));
-    else ganrt_write_points(out, m, s, n);
+    size_t len = strlen(out);
+    if (len > 4 && !strcmp(out + len - 4, ".f32")) {   /* raw float32, for cross-checks */
+        FILE *f = fopen(out, "wb");
+        size_t cnt = (size_t)(n * ganrt_sample_floats(m));
+        if (!f || fwrite(s, sizeof *s, cnt, f) != cnt || fclose(f)) ganrt_die("%s: cannot write: %s", out, strerror(errno));
+    } else if (ganrt_is_image(m)) {
+        ganrt_write_grid(out, m, s, n, (int)ceil(sqrt((double)n)));
+    } else {
+        ganrt_write_points(out, m, s, n);
+    }
     fprintf(stderr, "%s: wrote %lld samples to %s\n", ganrt_prog, (long long)n, out);
     free(s);
     free(arena);

@@ -20,7 +20,7 @@
 
 enum { TRAIN = 1, SAMPLE = 2, EVAL = 4, INFO = 8, BENCH = 16 };
 #define NCMDS 5
-enum { O_STEPS, O_OUT, O_SEED, O_THREADS, O_DATA, O_RESUME, O_CKPT, O_N };
+enum { O_STEPS, O_OUT, O_SEED, O_THREADS, O_DATA, O_RESUME, O_CKPT, O_N, O_NOISE };
 static const struct {
     const char *lng, *shrt, *arg, *help;
     int cmds;
@@ -33,6 +33,7 @@ static const struct {
     [O_RESUME] = {"--resume", NULL, NULL, "continue from DIR/last.ckpt", TRAIN},
     [O_CKPT] = {"--ckpt", NULL, "FILE", "checkpoint to load", SAMPLE | EVAL},
     [O_N] = {"--num", "-n", "N", "number of samples (sample: 64; eval: 2500, images 1000)", SAMPLE | EVAL},
+    [O_NOISE] = {"--noise", NULL, "FILE", "noise rows to use: raw little-endian float32, N x noise size", SAMPLE},
 };
 #define NOPTS (int)(sizeof opts / sizeof opts[0])
 static const struct {
@@ -121,6 +122,7 @@ static void parse(int cmd, int argc, char **argv, GanrtOpts *o)
         case O_RESUME: o->resume = 1; break;
         case O_CKPT: o->ckpt = v; break;
         case O_N: o->n = number(cmd, "-n", v, 1, 10000000); o->have_n = 1; break;
+        case O_NOISE: o->noise = v; break;
         }
     }
     if ((cmd & (SAMPLE | EVAL)) && !o->ckpt) bad_usage(cmd, "%s needs --ckpt FILE", cmd == SAMPLE ? "sample" : "eval");

@@ -7,14 +7,30 @@
  * row, 2 px black padding around and between, 3-channel PNG when C == 3,
  * otherwise grayscale from channel 0, pixel = round((v + 1) * 127.5)
  * clamped to 0..255.  Vectors go to CSV with a header ("x,y" for 2-D,
- * else x0,x1,...) and one sample per line.
+ * else x0,x1,...) and one sample per line.  Both write PATH.tmp and rename
+ * it over PATH, so a failed write (a full disk) leaves an existing PATH as
+ * it was.
  */
 #include "rt.h"
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <stb/stb_image_write.h>
+
+/* PATH.tmp (malloc'd) to write and rename over PATH; NULL to write PATH
+ * directly when it exists and is not a regular file (/dev/stdout, a pipe). */
+static char *tmp_name(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) return NULL;
+    size_t n = strlen(path);
+    char *t = ganrt_xmalloc(n + 5);
+    memcpy(t, path, n);
+    memcpy(t + n, ".tmp", 5);
+    return t;
+}
 
 int ganrt_is_image(const GanrtModel *m) { return m->data_rank == 3; }
 
@@ -51,16 +67,23 @@ void ganrt_write_grid(const char *path, const GanrtModel *m, const float *imgs, 
                     px[((y0 + y) * W + x0 + x) * comp + ch] = (unsigned char)lround(v);
                 }
     }
+    char *tmp = tmp_name(path);
     errno = 0;
-    if (!stbi_write_png(path, (int)W, (int)H, (int)comp, px, (int)(W * comp)))
-        ganrt_die("%s: cannot write PNG: %s", path, errno ? strerror(errno) : "write failed");
+    if (!stbi_write_png(tmp ? tmp : path, (int)W, (int)H, (int)comp, px, (int)(W * comp)) ||
+        (tmp && rename(tmp, path))) {
+        int err = errno;
+        if (tmp) remove(tmp);
+        ganrt_die("%s: cannot write PNG: %s", path, err ? strerror(err) : "write failed");
+    }
+    free(tmp);
     free(px);
 }
 
 void ganrt_write_points(const char *path, const GanrtModel *m, const float *pts, int64_t count)
 {
     int64_t d = ganrt_sample_floats(m);
-    FILE *f = fopen(path, "w");
+    char *tmp = tmp_name(path);
+    FILE *f = fopen(tmp ? tmp : path, "w");
     if (!f) ganrt_die("%s: cannot write: %s", path, strerror(errno));
     for (int64_t k = 0; k < d; k++)
         if (d == 2) fprintf(f, k ? ",y" : "x");
@@ -69,5 +92,10 @@ void ganrt_write_points(const char *path, const GanrtModel *m, const float *pts,
     for (int64_t i = 0; i < count; i++)
         for (int64_t k = 0; k < d; k++)
             fprintf(f, "%.6g%c", pts[i * d + k], k + 1 < d ? ',' : '\n');
-    if (ferror(f) | fclose(f)) ganrt_die("%s: cannot write: %s", path, strerror(errno));
+    if (ferror(f) | fclose(f) || (tmp && rename(tmp, path))) {
+        int err = errno;
+        if (tmp) remove(tmp);
+        ganrt_die("%s: cannot write: %s", path, strerror(err));
+    }
+    free(tmp);
 }

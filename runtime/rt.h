@@ -72,19 +72,26 @@ void ganrt_buf_json_str(GanrtBuf *b, const char *s);   /* quoted, escaped */
 /* data.c: real batches. */
 typedef struct GanrtDataset {
     const GanrtModel *m;
-    char *path;                  /* IDX file, NULL for toy data */
+    char *path;                  /* IDX file or image folder, NULL for toy data */
     int64_t count, h, w;         /* IDX: images and their size */
     uint8_t *pix;
+    float *img;                  /* folder: count images of data_dim, in [-1, 1] */
     int64_t *perm;               /* order of the current epoch */
     uint64_t seed;
     int64_t epoch, pos;          /* next image is perm[pos] of epoch */
 } GanrtDataset;
 void ganrt_data_open(GanrtDataset *d, const GanrtModel *m, const char *path_override);
+/* Reads the IDX file `path` for model m into d->pix, count, h, w: 0, or -1
+ * with "PATH: problem" in err and nothing allocated.  Never exits. */
+int ganrt_idx_read(const GanrtModel *m, const char *path, GanrtDataset *d, char *err, size_t errlen);
 void ganrt_data_seek(GanrtDataset *d, uint64_t seed, int64_t epoch, int64_t pos);
 void ganrt_data_batch(GanrtDataset *d, GanrtRng *r, float *x, int64_t rows);
 void ganrt_data_image(const GanrtDataset *d, int64_t i, float *out);
 int ganrt_data_modes(const GanrtModel *m, double centres[][2], int max);
 void ganrt_data_close(GanrtDataset *d);
+/* images.c: every image under dir, as [count, C, H, W] floats in [-1, 1]
+ * (malloc'd); 0, or -1 with a message in err. */
+int ganrt_images_load(const char *dir, int C, int H, int W, float **out, int64_t *count, char *err, size_t errlen);
 
 /* ckpt.c: safetensors checkpoints. */
 typedef struct GanrtState {
@@ -96,6 +103,10 @@ typedef struct GanrtState {
 void ganrt_ckpt_save(const GanrtModel *m, const float *arena, const GanrtState *st,
                      const char *path);
 void ganrt_ckpt_load(const GanrtModel *m, float *arena, GanrtState *st, const char *path);
+/* The same without exiting: 0, or -1 with "PATH: problem" in err (the arena
+ * may be partly overwritten; no memory is kept). */
+int ganrt_ckpt_read(const GanrtModel *m, float *arena, GanrtState *st, const char *path, char *err,
+                    size_t errlen);
 
 /* output.c: running G and writing what it makes. */
 void ganrt_generate(const GanrtModel *m, float *arena, const float *z, int64_t rows, float *out);
@@ -109,7 +120,7 @@ typedef struct GanrtOpts {
     int64_t steps, n;
     uint64_t seed;
     int have_seed, have_n, threads, resume;
-    const char *out, *data, *ckpt;
+    const char *out, *data, *ckpt, *noise;
 } GanrtOpts;
 int ganrt_cmd_train(const GanrtModel *m, const GanrtOpts *o);
 int ganrt_cmd_sample(const GanrtModel *m, const GanrtOpts *o);

@@ -8,7 +8,9 @@
  * net's updates so far + 1, learning rates, and a fresh 32-bit dropout
  * seed from the TRAIN stream, unchanged until the next g_forward);
  * g_forward; d_step.  Then g_step.  A non-finite D or G loss stops the run
- * (exit 1) without touching the checkpoint.
+ * (exit 1) without touching the checkpoint, naming the step, the first
+ * tensor holding a NaN or Inf (if any) and the last good checkpoint; a
+ * checkpoint is never written with a non-finite tensor in it.
  *
  * Files in DIR (default runs/<name>): metrics.csv (a row every
  * max(1, steps/1000) steps and at the end; appended on --resume after
@@ -163,8 +165,40 @@ static void write_samples(Run *r)
     r->last_sample = r->st.step;
 }
 
+/* The first tensor holding a NaN or an Inf, or NULL. */
+static const char *nonfinite_tensor(const Run *r)
+{
+    const GanrtModel *m = r->m;
+    for (int i = 0; i < m->n_tensors; i++) {
+        const GanrtTensor *t = &m->tensors[i];
+        int64_t n = 1;
+        for (int k = 0; k < t->rank; k++) n *= t->dim[k];
+        const float *p = r->arena + t->offset;
+        for (int64_t j = 0; j < n; j++)
+            if (!isfinite(p[j])) return t->name;
+    }
+    return NULL;
+}
+
+/* Stops a run that went non-finite at `step`, naming what and the last
+ * good checkpoint (which is left as it is). */
+static _Noreturn void stop_nonfinite(const Run *r, int64_t step, const char *what)
+{
+    char last[64] = "no checkpoint has been written yet";
+    if (r->last_ckpt >= 0)
+        snprintf(last, sizeof last, "the last good checkpoint is at step %lld", (long long)r->last_ckpt);
+    ganrt_die("step %lld: %s; stopping (%s: %s)", (long long)step, what,
+              r->last_ckpt >= 0 ? r->ckpt : r->dir, last);
+}
+
 static void save(Run *r)
 {
+    const char *bad = nonfinite_tensor(r);
+    if (bad) {   /* never write a checkpoint that cannot be resumed */
+        char what[320];
+        snprintf(what, sizeof what, "tensor %s holds NaN or Inf (not saved)", bad);
+        stop_nonfinite(r, r->st.step, what);
+    }
     r->st.data_epoch = r->data.epoch;
     r->st.data_pos = r->data.pos;
     ganrt_ckpt_save(r->m, r->arena, &r->st, r->ckpt);
@@ -174,11 +208,11 @@ static void save(Run *r)
 static void check_loss(Run *r, const char *net, float v)
 {
     if (isfinite(v)) return;
-    char last[64] = "no checkpoint has been written yet";
-    if (r->last_ckpt >= 0)
-        snprintf(last, sizeof last, "the last good checkpoint is at step %lld", (long long)r->last_ckpt);
-    ganrt_die("step %lld: %s loss is %s; stopping (%s: %s)", (long long)r->st.step + 1, net,
-              isnan(v) ? "nan" : "inf", r->last_ckpt >= 0 ? r->ckpt : r->dir, last);
+    char what[320];
+    const char *bad = nonfinite_tensor(r);
+    snprintf(what, sizeof what, "%s loss is %s%s%s%s", net, isnan(v) ? "nan" : "inf",
+             bad ? " (tensor " : "", bad ? bad : "", bad ? " holds NaN or Inf)" : "");
+    stop_nonfinite(r, r->st.step + 1, what);
 }
 
 static void set_scalars(Run *r)

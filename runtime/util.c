@@ -135,7 +135,7 @@ void ganrt_check_model(const GanrtModel *m)
         ganrt_die("model table is inconsistent: toy data must be 2-D");
     if (m->data_kind == GANRT_DATA_RING && m->data_modes < 1)
         ganrt_die("model table is inconsistent: ring with %d modes", m->data_modes);
-    if (m->data_kind < GANRT_DATA_RING || m->data_kind > GANRT_DATA_IDX)
+    if (m->data_kind < GANRT_DATA_RING || m->data_kind > GANRT_DATA_FOLDER)
         ganrt_die("model table is inconsistent: unknown data kind %d", m->data_kind);
     int64_t b = m->batch;
     check_range(m, "scalars", m->scalars_offset, GANRT_S_COUNT);

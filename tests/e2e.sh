@@ -9,7 +9,7 @@ t=$(mktemp -d); trap 'rm -rf "$t"' EXIT
 ok() { echo "ok - e2e/$1"; }
 nok() { echo "not ok - e2e/$1"; [ -n "$2" ] && echo "$2" | sed 's/^/#   /'; }
 
-if build/ganc examples/ring.gan -o "$t/ring" 2>"$t/err"; then ok ring/compile; else nok ring/compile "$(cat "$t/err")"; exit 0; fi
+if build/ganc examples/ring.gan -o "$t/ring" $GANC_FLAGS 2>"$t/err"; then ok ring/compile; else nok ring/compile "$(cat "$t/err")"; exit 0; fi
 
 if "$t/ring" train --out "$t/run" --seed 1 2>"$t/train.log"; then ok ring/train; else nok ring/train "$(tail -5 "$t/train.log")"; fi
 "$t/ring" eval --ckpt "$t/run/last.ckpt" >"$t/eval" 2>&1
@@ -31,7 +31,7 @@ if [ -s "$t/a/last.ckpt" ] && cmp -s "$t/a/last.ckpt" "$t/c/last.ckpt"; then ok 
 if [ -s "$t/a/last.ckpt" ] && cmp -s "$t/a/last.ckpt" "$t/b/last.ckpt"; then ok ring/resume-exact; else nok ring/resume-exact; fi
 
 # the MLP GAN on Fashion-MNIST, briefly
-if build/ganc examples/mlp.gan -o "$t/mlp" 2>"$t/err"; then ok mlp/compile; else nok mlp/compile "$(cat "$t/err")"; exit 0; fi
+if build/ganc examples/mlp.gan -o "$t/mlp" $GANC_FLAGS 2>"$t/err"; then ok mlp/compile; else nok mlp/compile "$(cat "$t/err")"; exit 0; fi
 if "$t/mlp" train --out "$t/m" --steps 300 2>"$t/mlp.log" && ls "$t/m/samples/"*.png >/dev/null 2>&1; then
     ok mlp/train
 else

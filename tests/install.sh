@@ -6,7 +6,7 @@ if make -s install PREFIX="$t/prefix" >/dev/null 2>&1 && [ -x "$t/prefix/bin/gan
 else
     echo "not ok - install/files"; exit 0
 fi
-if (cd "$t" && "$t/prefix/bin/ganc" "$root/examples/ring.gan" -o ring >/dev/null 2>&1) && "$t/ring" info >/dev/null 2>&1; then
+if (cd "$t" && "$t/prefix/bin/ganc" "$root/examples/ring.gan" -o ring $GANC_FLAGS >/dev/null 2>&1) && "$t/ring" info >/dev/null 2>&1; then
     echo "ok - install/compile"
 else
     echo "not ok - install/compile"
