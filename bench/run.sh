@@ -3,12 +3,15 @@
 # model in PyTorch (bench/torch_ref.py), interleaved in one run, plus the
 # machine's matrix-product ceiling (bench/peak.py) measured in the same run.
 # Prints a table and writes it to bench/results.md.
-#   MODELS="mlp"  ROUNDS=5  STEPS=30  THREADS=$(nproc)   override the defaults
+#   MODELS="mlp"  ROUNDS=3  STEPS=N  THREADS=$(nproc)   override the defaults
+#   (steps timed per run: mlp 30, dcgan28 20, dcgan64 5 unless STEPS is set)
+# After timing, each model is trained for a few steps and its checkpoint's
+# generator is loaded into the PyTorch model: the samples for the same noise
+# must agree (bench/torch_check.py).
 cd "$(dirname "$0")/.." || exit 1
 sh scripts/install-deps.sh python3-torch time || exit 1
 threads=${THREADS:-$(nproc)}
-rounds=${ROUNDS:-5}
-steps=${STEPS:-30}
+rounds=${ROUNDS:-3}
 models=${MODELS:-$(for f in bench/*.gan; do basename "$f" .gan; done)}
 py=/usr/bin/python3
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
@@ -27,6 +30,7 @@ for m in $models; do
     t1=$(date +%s%N)
     compile_ms=$(( (t1 - t0) / 1000000 ))
     flops=$("$tmp/$m" info | awk '$1=="flops_per_step"{print $2}')
+    case $m in mlp) steps=${STEPS:-30} ;; dcgan28) steps=${STEPS:-20} ;; *) steps=${STEPS:-5} ;; esac
     : > "$tmp/$m.g"; : > "$tmp/$m.t"; : > "$tmp/$m.r"
     for r in $(seq "$rounds"); do
         /usr/bin/time -v "$tmp/$m" bench --steps "$steps" --threads "$threads" >"$tmp/out" 2>"$tmp/tv" || { cat "$tmp/out" "$tmp/tv"; exit 1; }
@@ -43,6 +47,10 @@ for m in $models; do
         'BEGIN{gf=f/(g*1e6); printf "| %s | %.2f | %.2f | %.2fx | %.1f | %.0f%% | %d | %d | %d |", m, g, t, r, gf, 100*gf/c, gr, tr, cm}')
     rows="$rows$row
 "
+    (cd "$tmp" && "./$m" train --steps 3 --out "run_$m" 2>/dev/null) &&
+        check=$(cd bench && $py torch_check.py "$m" "$tmp/$m" "$tmp/run_$m/last.ckpt" 2>&1 | tail -1) || check="FAILED: $check"
+    checks="$checks- $m: generator weights in PyTorch give the same samples: $check
+"
 done
 table="| model | ganc ms/step | PyTorch ms/step | speed-up (median of pairs) | ganc GFLOP/s | of ceiling | ganc peak RSS MB | PyTorch peak RSS MB | ganc compile ms |
 |---|---|---|---|---|---|---|---|---|
@@ -58,5 +66,9 @@ printf '%s' "$table"
     echo "GFLOP/s counts the matrix products ganc executes per step (\`PROG info\`: flops_per_step)."
     echo
     printf '%s' "$table"
+    echo
+    echo "Cross-check of the layer semantics (bench/torch_check.py, 16 samples, same noise, evaluation mode):"
+    printf '%s' "$checks"
 } > bench/results.md
+printf '\n%s' "$checks"
 echo "(written to bench/results.md)"

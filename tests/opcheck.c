@@ -256,19 +256,6 @@ void ganrt_parallel(GanrtKernel k, float *arena, int64_t n, int64_t grain)
     k(arena, 0, c1);
 }
 
-static void sched_free(Schedule *s)
-{
-    for (int q = 0; q < SEC_COUNT; q++) {
-        for (int k = 0; k < s->sec[q].n; k++) {
-            free(s->sec[q].k[k].members);
-            free(s->sec[q].k[k].out);
-        }
-        free(s->sec[q].k);
-    }
-    free(s->off);
-    free(s);
-}
-
 /* Compiles outs[] of g and runs the result on the sources pre[];
  * res[k] receives a malloc'd float copy of outs[k].  Returns 0 with a
  * message in err on failure. */
