@@ -944,15 +944,20 @@ static LLVMValueRef emit_copy(Cg *c, const Kernel *k, int64_t *items, int64_t *g
         loop_end(c, &l2);
         loop_end(c, &l1);
         *items = d0 * d1; *grain = in >= 256 ? 1 : 256 / in;
-    } else if (nd->op == OP_TRANSPOSE) {   /* y[j, i] = a[i, j]; items are rows j of y */
-        int64_t R = as.d[0], C = as.d[1];
-        LLVMValueRef j = loop_begin(c, &l1, lo, hi, "j");
-        LLVMValueRef i = loop_begin(c, &l2, ci(c, 0), ci(c, R), "i");
+    } else if (nd->op == OP_TRANSPOSE) {   /* y[j, i] = a[i, j]; items are blocks of 16 rows j of y */
+        int64_t R = as.d[0], C = as.d[1], nb = (C + 15) / 16;
+        Loop l3;
+        LLVMValueRef jb = loop_begin(c, &l1, lo, hi, "jb");
+        LLVMValueRef j0 = LLVMBuildMul(c->b, jb, ci(c, 16), "j0");
+        LLVMValueRef j1 = imin(c, LLVMBuildAdd(c->b, j0, ci(c, 16), ""), ci(c, C));
+        LLVMValueRef i = loop_begin(c, &l2, ci(c, 0), ci(c, R), "i");   /* one line of a, 16 rows of y */
+        LLVMValueRef j = loop_begin(c, &l3, j0, j1, "j");
         store(c, load(c, oa, LLVMBuildAdd(c->b, LLVMBuildMul(c->b, i, ci(c, C), ""), j, "")), oy,
               LLVMBuildAdd(c->b, LLVMBuildMul(c->b, j, ci(c, R), ""), i, ""));
+        loop_end(c, &l3);
         loop_end(c, &l2);
         loop_end(c, &l1);
-        *items = C; *grain = 8;
+        *items = nb; *grain = 1;
     } else {   /* CONCAT / SLICE along axis: items are the outer index */
         int ax = nd->i[0];
         int64_t outer = 1, inner = 1;

@@ -91,9 +91,15 @@ void grad_build(Graph *g, int loss, const int *wrt, int n, int *grads, const cha
  * updated to their new ids; nodes unreachable from roots are dropped. */
 void simplify(Graph **g, int *roots, int n_roots);
 /* The same, and products with b transposed become transpose + product,
- * except a·bᵀ with at least MATMUL_NT_MIN_K inner terms, which cg.c computes
- * as dot products along k without moving b. */
-#define MATMUL_NT_MIN_K 32
+ * except those simplify_keeps_bt() accepts, which cg.c computes as dot
+ * products along k without moving b: worth it when k is long enough for
+ * vectors (measured on the benchmark models: also for long k with big a). */
+void simplify_lower(Graph **g, int *roots, int n_roots);
+static inline int simplify_keeps_bt(int64_t m, int64_t k, int ta)
+{
+    (void)m;
+    return !ta && k >= 32;
+}
 void simplify_lower(Graph **g, int *roots, int n_roots);
 
 /* ---- interp.c: the reference interpreter, double precision ---- */

@@ -428,7 +428,7 @@ static int kernel_check(T *t, const int *outs0, int n0, const char *name, double
             if (is_preset(g->n[id].op)) kpre[roots[q++]] = t->pre[id];
         for (int id = 0; id < kg->len; id++)
             if (kg->n[id].op == OP_MATMUL && kg->n[id].i[1] &&
-                (kg->n[id].i[0] || kg->n[kg->n[id].in[1]].shape.d[1] < MATMUL_NT_MIN_K)) {
+                !simplify_keeps_bt(kg->n[id].shape.d[0], kg->n[kg->n[id].in[1]].shape.d[1], kg->n[id].i[0])) {
                 snprintf(err, sizeof err, "simplify_lower left a product the back end cannot compile");
                 ok = 0;
             }
