@@ -11,7 +11,9 @@
  *   samples (20 of 2500, PacGAN's rule).  Prints samples, modes C/M,
  *   modes_covered, modes_total, high_quality (fraction) and mode_kl,
  *   KL(mode histogram of the high-quality samples || uniform).  Image data:
- *   pixel mean and std of N samples (default 1000) and of the first N images.
+ *   pixel mean and std of N samples (default 1000) and of the first N images,
+ *   and the RMS over pixels of the difference of their per-pixel means
+ *   (pixel_mean_rmse) and per-pixel standard deviations (pixel_std_rmse).
  * info: the model table in `key value` lines and one `tensor` line per
  *   tensor.
  */
@@ -94,8 +96,22 @@ static int eval_images(const GanrtModel *m, const GanrtOpts *o, float *arena)
     double sm, ss, dm, ds;
     stats(s, n * per, &sm, &ss);
     stats(x, nd * per, &dm, &ds);
+    /* per-pixel statistics: how far the samples' mean image and per-pixel
+     * spread are from the data's (RMS over pixels); noise is far, a
+     * generator that has learnt the data's layout is near */
+    double mean_rmse = 0, std_rmse = 0;
+    for (int64_t q = 0; q < per; q++) {
+        double a[2] = {0, 0}, a2[2] = {0, 0};
+        for (int64_t i = 0; i < n; i++) { a[0] += s[i * per + q]; a2[0] += (double)s[i * per + q] * s[i * per + q]; }
+        for (int64_t i = 0; i < nd; i++) { a[1] += x[i * per + q]; a2[1] += (double)x[i * per + q] * x[i * per + q]; }
+        double m0 = a[0] / (double)n, m1 = a[1] / (double)nd;
+        double s0 = sqrt(fmax(0, a2[0] / (double)n - m0 * m0)), s1 = sqrt(fmax(0, a2[1] / (double)nd - m1 * m1));
+        mean_rmse += (m0 - m1) * (m0 - m1);
+        std_rmse += (s0 - s1) * (s0 - s1);
+    }
     printf("samples %lld\nsample_mean %.4f\nsample_std %.4f\ndata_images %lld\n"
-           "data_mean %.4f\ndata_std %.4f\n", (long long)n, sm, ss, (long long)nd, dm, ds);
+           "data_mean %.4f\ndata_std %.4f\npixel_mean_rmse %.4f\npixel_std_rmse %.4f\n", (long long)n, sm, ss,
+           (long long)nd, dm, ds, sqrt(mean_rmse / (double)per), sqrt(std_rmse / (double)per));
     free(s);
     free(x);
     ganrt_data_close(&d);
@@ -105,7 +121,7 @@ static int eval_images(const GanrtModel *m, const GanrtOpts *o, float *arena)
 int ganrt_cmd_eval(const GanrtModel *m, const GanrtOpts *o)
 {
     float *arena = load(m, o);
-    if (m->data_kind == GANRT_DATA_IDX) {
+    if (ganrt_is_image(m)) {
         int r = eval_images(m, o, arena);
         free(arena);
         return r;

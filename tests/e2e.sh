@@ -38,3 +38,21 @@ else
     nok mlp/train "$(tail -5 "$t/mlp.log")"
 fi
 if "$t/mlp" sample --ckpt "$t/m/last.ckpt" -n 16 -o "$t/s.png" 2>/dev/null && [ -s "$t/s.png" ]; then ok mlp/sample; else nok mlp/sample; fi
+
+# DCGAN (conv, deconv, batchnorm) on Fashion-MNIST, a few hundred steps: the
+# samples must move away from noise towards the data, as measured by the
+# program's own eval (RMS distance of per-pixel means and spreads), and the
+# checkpoint must load for sampling.
+if build/ganc $GANC_FLAGS examples/dcgan.gan -o "$t/dcgan" 2>"$t/err"; then ok dcgan/compile; else nok dcgan/compile "$(cat "$t/err")"; exit 0; fi
+"$t/dcgan" train --out "$t/d" --steps 0 2>/dev/null
+"$t/dcgan" eval --ckpt "$t/d/last.ckpt" -n 256 >"$t/e0" 2>&1
+"$t/dcgan" train --out "$t/d" --steps 300 --resume 2>"$t/dcgan.log"
+"$t/dcgan" eval --ckpt "$t/d/last.ckpt" -n 256 >"$t/e1" 2>&1
+m0=$(awk '$1=="pixel_mean_rmse"{print $2}' "$t/e0"); m1=$(awk '$1=="pixel_mean_rmse"{print $2}' "$t/e1")
+s0=$(awk '$1=="pixel_std_rmse"{print $2}' "$t/e0"); s1=$(awk '$1=="pixel_std_rmse"{print $2}' "$t/e1")
+if [ -n "$m0" ] && [ -n "$m1" ] && awk -v a="$m0" -v b="$m1" -v c="$s0" -v d="$s1" 'BEGIN{exit !(b < 0.5 * a && d < c)}'; then
+    ok "dcgan/learns (pixel mean rmse $m0 -> $m1, pixel std rmse $s0 -> $s1 after 300 steps)"
+else
+    nok "dcgan/learns (pixel mean rmse $m0 -> $m1, pixel std rmse $s0 -> $s1)" "$(tail -3 "$t/dcgan.log"; cat "$t/e1")"
+fi
+if "$t/dcgan" sample --ckpt "$t/d/last.ckpt" -n 16 -o "$t/d.png" 2>/dev/null && [ -s "$t/d.png" ]; then ok dcgan/sample; else nok dcgan/sample; fi
