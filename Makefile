@@ -16,7 +16,6 @@ LDFLAGS += -fsanitize=address,undefined
 export GANC_FLAGS := --sanitize
 export RT_CFLAGS := -fsanitize=address,undefined
 export UBSAN_OPTIONS := print_stacktrace=1
-export LSAN_OPTIONS := suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0
 endif
 # FUZZ=1 (set by `make fuzz` for the build dir $(FUZZ_B)): clang, libFuzzer
 # coverage, ASan and UBSan on every object.

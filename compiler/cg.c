@@ -1234,6 +1234,8 @@ LLVMModuleRef cg_module(const Schedule *s, LLVMContextRef cx, LLVMTargetMachineR
     }
     if (s->p) emit_model(&c, steps);
     LLVMDisposeBuilder(c.b);
+    free(c.acc_inst);
+    free(c.acc_off);
     return c.m;
 }
 
