@@ -168,6 +168,50 @@ if [ -f $labels ]; then
     expect "idx/the labels file given as images" "$labels" "magic 0x00000801" $M train --out "$t/m1" --data $labels
 fi
 
+# ------------------------------------------------------------- image folders
+# A folder model (4x4 grey images) trained on a good folder; then --data
+# names bad folders.  A file that does not decode is skipped with a warning
+# naming it; a folder with no readable image at all is an error.
+im=$t/img; mkdir -p "$im/good" "$im/empty" "$im/junk" "$im/mixed"
+# png FILE W H: a valid 8-bit grey PNG with a gradient
+png() {
+    python3 -c 'import struct, sys, zlib
+w, h = int(sys.argv[2]), int(sys.argv[3])
+raw = b"".join(b"\0" + bytes((x * 255 // max(1, w - 1) + y) % 256 for x in range(w)) for y in range(h))
+chunk = lambda t, d: struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+open(sys.argv[1], "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
+                             + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))' "$1" "$2" "$3"
+}
+png "$im/good/a.png" 4 4 && png "$im/good/b.png" 7 5 && cp "$im/good/a.png" "$im/mixed/"
+head -c 200 /dev/urandom >"$im/junk/noise.png"
+head -c 40 "$im/good/b.png" >"$im/mixed/truncated.png"
+cat >"$t/folder.gan" <<GAN
+data   x ~ images("$im/good/", size=4, channels=1)
+noise  z ~ normal(4)
+generator G(z) { z -> linear(16) -> tanh -> reshape(1, 4, 4) }
+discriminator D(x) { flatten(x) -> linear(1) }
+objective nonsaturating
+train {
+    batch 2
+    steps 4
+}
+GAN
+if build/ganc "$t/folder.gan" -o "$t/folder" $GANC_FLAGS 2>"$t/err" && "$t/folder" train --out "$t/frun" 2>/dev/null; then
+    F=$t/folder
+    cp "$t/frun/last.ckpt" "$t/frun.ckpt"
+    expect "images: missing folder" "$im/missing" "No such file" $F train --out "$t/frun" --steps 8 --resume --data "$im/missing"
+    expect "images: empty folder" "$im/empty" "no image could be read" $F train --out "$t/frun" --steps 8 --resume --data "$im/empty"
+    expect "images: only a corrupt file" "$im/junk" "no image could be read" $F train --out "$t/frun" --steps 8 --resume --data "$im/junk"
+    same "images: last.ckpt untouched" "$t/frun.ckpt" "$t/frun/last.ckpt"
+    if $F train --out "$t/mrun" --data "$im/mixed" 2>"$t/err" && grep -qF "$im/mixed/truncated.png: skipped" "$t/err"; then
+        ok "images: a truncated file is skipped, named"
+    else
+        nok "images: a truncated file is skipped, named" "$(cat "$t/err")"
+    fi
+else
+    nok "images: folder model" "$(cat "$t/err")"
+fi
+
 # -------------------------------------------------------- unwritable places
 echo x >"$t/afile"
 expect "out/--out is a file" "$t/afile/samples" "cannot create directory: Not a directory" $R train --out "$t/afile" --steps 2
