@@ -25,27 +25,30 @@ static void end_line(void)
     ganrt_line_open = 0;
 }
 
+/* "prog: KIND: message" on stderr, after any open progress line. */
+static void report(const char *kind, const char *fmt, va_list ap)
+{
+    end_line();
+    fprintf(stderr, "%s: %s: ", ganrt_prog, kind);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
 void ganrt_die(const char *fmt, ...)
 {
     va_list ap;
-    end_line();
-    fprintf(stderr, "%s: error: ", ganrt_prog);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    report("error", fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
     exit(1);
 }
 
 void ganrt_warn(const char *fmt, ...)
 {
     va_list ap;
-    end_line();
-    fprintf(stderr, "%s: warning: ", ganrt_prog);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    report("warning", fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 void *ganrt_xmalloc(size_t n)
