@@ -790,7 +790,7 @@ static LLVMValueRef emit_reduce(Cg *c, const Kernel *k, int64_t *items, int64_t 
         loop_end(c, &l3);
         loop_end(c, &l2);
         loop_end(c, &l1);
-        *items = J; *grain = J;
+        *items = J; *grain = 1;   /* each output sums its own terms in a fixed order: any split is exact */
         break;
     }
     }
@@ -1069,7 +1069,7 @@ static void emit_section(Cg *c, int q, const char *name)
             continue;
         }
         if (!fns[k]) continue;
-        if (items[k] <= grain[k] || (kn->kind == KN_REDUCE && c->s->g->n[kn->node].i[0] != MAP_BATCH)) {
+        if (items[k] <= grain[k]) {
             LLVMValueRef args[3] = {c->arena, ci(c, 0), ci(c, items[k])};
             LLVMBuildCall2(c->b, c->kfn_t, fns[k], args, 3, "");
         } else {
