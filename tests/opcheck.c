@@ -942,6 +942,16 @@ static void expect_shape(const Graph *g, int id, Shape want, const char *name)
     result(ok, lab, err);
 }
 
+/* The result's shape is `want`, then the usual checks (no finite
+ * differences for big inputs). */
+static void check_shaped(T *t, Op op, int y, Shape want, const char *v, int big)
+{
+    char sn[200];
+    snprintf(sn, sizeof sn, "%s/%s", ir_ops[op].name, v);
+    expect_shape(t->g, y, want, sn);
+    check(t, op, y, v, big ? GRAD | KERNEL : ALL, 1e-4);
+}
+
 static void concat_cases(void)
 {
     struct { Shape a, b; int ax; } c[] = {
@@ -956,11 +966,7 @@ static void concat_cases(void)
         int y = must(t->g, ir_add(t->g, OP_CONCAT, in, 2, NULL, i, L));
         Shape want = c[q].a;
         want.d[c[q].ax] += c[q].b.d[c[q].ax];
-        char sn[200];
-        snprintf(sn, sizeof sn, "concat/%s", v);
-        expect_shape(t->g, y, want, sn);
-        check(t, OP_CONCAT, y, v,
-              ir_numel(c[q].a) > 1000 ? GRAD | KERNEL : ALL, 1e-4);
+        check_shaped(t, OP_CONCAT, y, want, v, ir_numel(c[q].a) > 1000);
         t_free(t);
     }
     ISOLATED(OP_CONCAT, "concat/same-operand") {
@@ -984,11 +990,7 @@ static void slice_cases(void)
         char v[100];
         snprintf(v, sizeof v, "axis%d/%s[%d:%d]", c[q].ax, sstr(c[q].a), c[q].start, c[q].start + c[q].len);
         int y = must(t->g, ir_add_shaped(t->g, OP_SLICE, a, s, i, L));
-        char sn[200];
-        snprintf(sn, sizeof sn, "slice/%s", v);
-        expect_shape(t->g, y, s, sn);
-        check(t, OP_SLICE, y, v,
-              ir_numel(c[q].a) > 1000 ? GRAD | KERNEL : ALL, 1e-4);
+        check_shaped(t, OP_SLICE, y, s, v, ir_numel(c[q].a) > 1000);
         t_free(t);
     }
 }
