@@ -147,6 +147,7 @@ int main(int argc, char **argv)
     parse(cmd, argc - 2, argv + 2, &o);
     ganrt_check_model(m);
     if (cmd != INFO) ganrt_pool_init(o.threads);
+    ganrt_pool_check_chunks(m->arena_floats);
     switch (cmd) {
     case TRAIN: return ganrt_cmd_train(m, &o);
     case SAMPLE: return ganrt_cmd_sample(m, &o);

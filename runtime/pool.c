@@ -20,6 +20,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #define SPIN_PAUSE 4000     /* idle worker: busy-wait iterations, then */
@@ -34,9 +35,10 @@ static struct {
     atomic_int sleepers;
     atomic_uint_fast64_t claim;   /* job generation << 32 | next chunk to claim */
     atomic_int_fast64_t done;     /* chunks of the current job finished */
+    atomic_int_fast64_t nchunks;  /* of the current job; 0 while a job is being set up */
     GanrtKernel k;
     float *arena;
-    int64_t n, chunk, nchunks;
+    int64_t n, chunk;
 } P = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 static _Thread_local int in_pool;
 
@@ -57,7 +59,8 @@ static void run_chunks(uint32_t gen)
 {
     for (;;) {
         uint_fast64_t v = atomic_load_explicit(&P.claim, memory_order_acquire);
-        if ((uint32_t)(v >> 32) != gen || (int64_t)(v & 0xffffffffu) >= P.nchunks) return;
+        int64_t nchunks = atomic_load_explicit(&P.nchunks, memory_order_acquire);
+        if ((uint32_t)(v >> 32) != gen || (int64_t)(v & 0xffffffffu) >= nchunks) return;
         if (!atomic_compare_exchange_weak_explicit(&P.claim, &v, v + 1, memory_order_acq_rel, memory_order_relaxed))
             continue;
         int64_t lo = (int64_t)(v & 0xffffffffu) * P.chunk, hi = lo + P.chunk;
@@ -122,6 +125,52 @@ void ganrt_pool_init(int threads)
 
 int ganrt_pool_threads(void) { return P.nthreads ? P.nthreads : online_cpus(); }
 
+/* GANRT_CHECK_CHUNKS=1: the test of the promise above.  Every parallel call
+ * runs its chunks on the calling thread three times from the same arena:
+ * as one range, chunk by chunk in order, and chunk by chunk backwards; the
+ * three arenas must be bit-identical, else a kernel reads what another
+ * chunk writes (a race once threads run them) or depends on where chunks
+ * begin.  The first difference stops the program naming the call. */
+static struct {
+    int64_t floats, calls;
+    float *save, *want;
+} C;
+
+void ganrt_pool_check_chunks(int64_t arena_floats)
+{
+    const char *e = getenv("GANRT_CHECK_CHUNKS");
+    if (!e || !*e || !strcmp(e, "0") || arena_floats <= 0) return;
+    C.floats = arena_floats;
+    C.save = malloc((size_t)arena_floats * sizeof(float));
+    C.want = malloc((size_t)arena_floats * sizeof(float));
+    if (!C.save || !C.want) ganrt_die("GANRT_CHECK_CHUNKS: out of memory");
+}
+
+static void check_chunks(GanrtKernel k, float *arena, int64_t n, int64_t chunk)
+{
+    size_t bytes = (size_t)C.floats * sizeof(float);
+    int64_t nchunks = (n + chunk - 1) / chunk;
+    C.calls++;
+    memcpy(C.save, arena, bytes);
+    k(arena, 0, n);
+    memcpy(C.want, arena, bytes);
+    for (int pass = 0; pass < 2; pass++) {
+        memcpy(arena, C.save, bytes);
+        for (int64_t i = 0; i < nchunks; i++) {
+            int64_t c = pass ? nchunks - 1 - i : i, lo = c * chunk, hi = lo + chunk < n ? lo + chunk : n;
+            k(arena, lo, hi);
+        }
+        if (memcmp(arena, C.want, bytes)) {
+            int64_t at = 0;
+            while (!memcmp(&arena[at], &C.want[at], sizeof(float))) at++;
+            ganrt_die("GANRT_CHECK_CHUNKS: parallel call %lld (%lld items in chunks of %lld) gives "
+                      "float %lld = %.9g %s, %.9g as one range",
+                      (long long)C.calls, (long long)n, (long long)chunk, (long long)at, arena[at],
+                      pass ? "with its chunks run backwards" : "chunk by chunk", C.want[at]);
+        }
+    }
+}
+
 void ganrt_parallel(GanrtKernel k, float *arena, int64_t n, int64_t grain)
 {
     if (n <= 0) return;
@@ -133,14 +182,26 @@ void ganrt_parallel(GanrtKernel k, float *arena, int64_t n, int64_t grain)
         return;
     }
     int64_t units = (n + grain - 1) / grain, per = (units + 4 * t - 1) / (4 * t);
+    if (C.floats) {
+        check_chunks(k, arena, n, per * grain);
+        return;
+    }
+    /* A worker still leaving the previous job may have read its claim word
+     * and be about to compare it with nchunks and claim it.  The claim word
+     * moves to the new generation (with nothing to claim) before any field
+     * changes, so such a claim fails; before this ordering, a stale worker
+     * that read the new, larger nchunks could claim a chunk of a job not yet
+     * set up and run it with a mix of old and new fields. */
+    uint32_t gen = (uint32_t)atomic_load_explicit(&P.gen, memory_order_relaxed) + 1;
+    atomic_store(&P.nchunks, 0);
+    atomic_store(&P.claim, (uint_fast64_t)gen << 32);
     P.k = k;
     P.arena = arena;
     P.n = n;
     P.chunk = per * grain;
-    P.nchunks = (n + P.chunk - 1) / P.chunk;
-    uint32_t gen = (uint32_t)atomic_load_explicit(&P.gen, memory_order_relaxed) + 1;
     atomic_store_explicit(&P.done, 0, memory_order_relaxed);
-    atomic_store_explicit(&P.claim, (uint_fast64_t)gen << 32, memory_order_release);
+    int64_t nchunks = (n + P.chunk - 1) / P.chunk;
+    atomic_store_explicit(&P.nchunks, nchunks, memory_order_release);
     atomic_store(&P.gen, gen);
     if (atomic_load(&P.sleepers) > 0) {
         pthread_mutex_lock(&P.mu);
@@ -150,7 +211,7 @@ void ganrt_parallel(GanrtKernel k, float *arena, int64_t n, int64_t grain)
     in_pool = 1;
     run_chunks(gen);
     in_pool = 0;
-    for (int spins = 0; atomic_load_explicit(&P.done, memory_order_acquire) < P.nchunks;)
+    for (int spins = 0; atomic_load_explicit(&P.done, memory_order_acquire) < nchunks;)
         if (++spins < SPIN_CALLER) relax();
         else sched_yield();
 }

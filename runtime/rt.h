@@ -51,6 +51,7 @@ void ganrt_fill_noise(const GanrtModel *m, GanrtRng *r, float *z, int64_t rows);
 /* pool.c */
 void ganrt_pool_init(int threads);                      /* 0: online cores */
 int ganrt_pool_threads(void);
+void ganrt_pool_check_chunks(int64_t arena_floats);    /* GANRT_CHECK_CHUNKS=1 */
 
 /* json.c: a small strict parser and an append-only string buffer. */
 enum { GANRT_JNULL, GANRT_JBOOL, GANRT_JNUM, GANRT_JSTR, GANRT_JARR, GANRT_JOBJ };

@@ -56,3 +56,14 @@ else
     nok "dcgan/learns (pixel mean rmse $m0 -> $m1, pixel std rmse $s0 -> $s1)" "$(tail -3 "$t/dcgan.log"; cat "$t/e1")"
 fi
 if "$t/dcgan" sample --ckpt "$t/d/last.ckpt" -n 16 -o "$t/d.png" 2>/dev/null && [ -s "$t/d.png" ]; then ok dcgan/sample; else nok dcgan/sample; fi
+
+# Every parallel kernel call of whole training steps computes each item on
+# its own: with GANRT_CHECK_CHUNKS=1 the runtime runs each call's chunks as
+# one range, in order and backwards, and stops at the first difference.
+for m in ring mlp dcgan; do
+    if GANRT_CHECK_CHUNKS=1 "$t/$m" train --out "$t/cc_$m" --steps 3 --seed 3 >/dev/null 2>"$t/cc.log"; then
+        ok "$m/chunks-independent"
+    else
+        nok "$m/chunks-independent" "$(tail -3 "$t/cc.log")"
+    fi
+done

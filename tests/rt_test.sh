@@ -152,5 +152,18 @@ expect_error "IDX: wrong image size" "dims.idx: images are 1x5x4 but the program
 expect_error "IDX: overflowing dimensions" "huge.idx: IDX dimensions are too large" $G train --out J --data huge.idx
 expect_error "IDX: trailing bytes" "tail.idx: unexpected data" $G train --out J --data tail.idx
 
+# --- the thread pool: every chunk of every job exactly once, done on return ---
+if cc -O2 ${RT_CFLAGS:-} -I"$ROOT/runtime" "$ROOT/tests/pool_stress.c" "$LIB" -lstb -lz -lm -pthread -o pool_stress; then
+    for t in 2 3; do
+        for run in 1 2; do
+            out=$(./pool_stress $t 300000 2>&1)
+            [ "$out" = ok ] || break
+        done
+        check "pool: 300000 back-to-back jobs, $t threads, twice ($out)" [ "$out" = ok ]
+    done
+    expect_error "pool: GANRT_CHECK_CHUNKS stops a kernel that depends on its chunk bounds" \
+        "GANRT_CHECK_CHUNKS: parallel call 2 (4096 items in chunks of" env GANRT_CHECK_CHUNKS=1 ./pool_stress check
+else nok "pool_stress builds"; fi
+
 echo "# $PASS passed, $FAIL failed"
 [ $FAIL -eq 0 ]
