@@ -1111,21 +1111,24 @@ static void emit_model(Cg *c, LLVMValueRef steps[4])
     LLVMTypeRef tf[] = {ps, c->i32, c->i32, c->i32, c->f64, c->i32, a4, c->i64, c->f64};
     LLVMTypeRef tt = LLVMStructCreateNamed(c->cx, "GanrtTensor");
     LLVMStructSetBody(tt, tf, 9, 0);
-    int cap = 3 * (s->n_params[0] + s->n_params[1]) + s->n_bufs + 1, nt = 0;
+    int cap = 4 * (s->n_params[0] + s->n_params[1]) + s->n_bufs + 1, nt = 0;
     LLVMValueRef *tv = malloc((size_t)cap * sizeof *tv);
     ir_assert(tv);
     for (int net = 0; net < 2; net++) {
         int adam = p->opt[net].kind == OPT_ADAM;
-        for (int role = 0; role < 3; role++) {
+        /* roles: weights, first and second moments, G's moving average */
+        static const int kind[4] = {GANRT_PARAM, GANRT_MOMENT1, GANRT_MOMENT2, GANRT_EMA};
+        for (int role = 0; role < 4; role++) {
             if (role == 2 && !adam) continue;
             if (role == 1 && !adam && p->opt[net].momentum == 0) continue;
-            int64_t rel = 0, base = role == 0 ? s->p_off[net] : role == 1 ? s->m_off[net] : s->v_off[net];
+            if (role == 3 && (net != NET_G || s->e_off < 0)) continue;
+            int64_t rel = 0, base = (int64_t[]){s->p_off[net], s->m_off[net], s->v_off[net], s->e_off}[role];
+            const char *prefix = (const char *[]){"", adam ? "adam_m." : "sgd_momentum.", "adam_v.", "ema."}[role];
             for (int k = 0; k < s->n_params[net]; k++) {
                 const Node *pn = &g->n[s->params[net][k]];
                 char name[256];
-                snprintf(name, sizeof name, "%s%s", role == 0 ? "" : role == 1 ? (adam ? "adam_m." : "sgd_momentum.") : "adam_v.", pn->name);
-                LLVMValueRef f[9] = {cstr(c, name), ci32(c, net == NET_G ? 0 : 1),
-                                     ci32(c, role == 0 ? GANRT_PARAM : role == 1 ? GANRT_MOMENT1 : GANRT_MOMENT2),
+                snprintf(name, sizeof name, "%s%s", prefix, pn->name);
+                LLVMValueRef f[9] = {cstr(c, name), ci32(c, net == NET_G ? 0 : 1), ci32(c, kind[role]),
                                      ci32(c, role == 0 ? pn->i[1] : GANRT_INIT_ZERO), LLVMConstReal(c->f64, role == 0 ? pn->f[0] : 0),
                                      ci32(c, pn->shape.rank), dims(c, pn->shape, 4), ci(c, base + rel),
                                      LLVMConstReal(c->f64, role == 0 ? pn->f[1] : 0)};
@@ -1152,7 +1155,7 @@ static void emit_model(Cg *c, LLVMValueRef steps[4])
     LLVMTypeRef mf[] = {c->i32, ps, ps, c->i64, c->i64, c->i32, c->i32, ps, c->i32, c->f64, c->f64, c->i32, a3, c->i64,
                         c->i32, c->i64, c->f64, c->f64, c->i64, c->i64, c->i64, c->i32, c->i64, c->i64,
                         c->f64, c->f64, c->f64, c->f64, c->f64, c->f64, c->i32, LLVMPointerType(tt, 0),
-                        fp, fp, fp, fp, c->i64};
+                        fp, fp, fp, fp, c->i64, c->f64, c->i64, c->i64, c->i64};
     int nmf = (int)(sizeof mf / sizeof mf[0]);
     LLVMTypeRef mt = LLVMStructCreateNamed(c->cx, "GanrtModel");
     LLVMStructSetBody(mt, mf, (unsigned)nmf, 0);
@@ -1168,7 +1171,9 @@ static void emit_model(Cg *c, LLVMValueRef steps[4])
         LLVMConstReal(c->f64, p->opt[NET_D].beta1), LLVMConstReal(c->f64, p->opt[NET_D].beta2),
         LLVMConstReal(c->f64, p->opt[NET_G].beta1), LLVMConstReal(c->f64, p->opt[NET_G].beta2),
         ci32(c, nt), LLVMConstInBoundsGEP2(LLVMTypeOf(tarr), tg, z2, 2),
-        steps[0], steps[1], steps[2], steps[3], ci(c, s->flops)};
+        steps[0], steps[1], steps[2], steps[3], ci(c, s->flops),
+        LLVMConstReal(c->f64, s->e_off >= 0 ? p->ema : 0), ci(c, s->e_off >= 0 ? s->e_off : 0),
+        ci(c, s->p_off[NET_G]), ci(c, s->e_off >= 0 ? s->p_len[NET_G] : 0)};
     ir_assert((int)(sizeof mv / sizeof mv[0]) == nmf);
     LLVMValueRef model = LLVMAddGlobal(c->m, mt, "ganc_model");
     LLVMSetInitializer(model, LLVMConstNamedStruct(mt, mv, (unsigned)nmf));

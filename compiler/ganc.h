@@ -54,6 +54,7 @@ typedef struct {
     int n_critic;
     int64_t sample_every, checkpoint_every;
     OptSpec opt[2];            /* indexed by Net */
+    double ema;                /* `ema G 0.999`: decay of G's weight average; 0: none */
 
     /* The graph: one graph holds everything; node ids below index it.
      * PARAM nodes carry name, net, init.  D and G are instantiated per call
@@ -141,6 +142,7 @@ typedef struct {
     int *bufs, n_bufs;        /* buffers (PARAM nodes with i[2] = 1), both nets */
     int64_t b_off;            /* their region: persistent, not trained */
     int64_t p_off[2], g_off[2], m_off[2], v_off[2], p_len[2];
+    int64_t e_off;            /* G's weight average (p->ema), laid out as G's parameters; -1: none */
     int d_loss, g_loss, d_real, d_fake, fake, sample, x, z;   /* node ids in g */
     int64_t flops;            /* per training iteration */
 } Schedule;

@@ -314,6 +314,8 @@ static void layout(Schedule *s)
             rel += align_up(ir_numel(g->n[pid].shape));
         }
     }
+    s->e_off = -1;
+    if (s->p && s->p->ema > 0) { s->e_off = top; top += s->p_len[NET_G]; }
     s->b_off = top;
     for (int k = 0; k < s->n_bufs; k++) {
         s->off[s->bufs[k]] = top;

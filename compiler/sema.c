@@ -1688,7 +1688,8 @@ static int noise_decl(Sema *s)
 
 /* ------------------------------------------------------------------ train */
 
-static const char *const setting_names[] = {"batch", "steps", "d_steps", "optimizer", "sample", "checkpoint", "init"};
+static const char *const setting_names[] = {"batch", "steps", "d_steps", "optimizer", "sample", "checkpoint", "init",
+                                            "ema"};
 enum { N_SETTINGS = sizeof setting_names / sizeof setting_names[0] };
 
 static int one_number(const Ast *st, double *v)
@@ -1789,6 +1790,28 @@ static int init_setting(const Ast *st, double *std, int report)
     return 0;
 }
 
+/* ema G 0.999: samples come from an exponential moving average of G's
+ * weights (the runtime keeps it; D trains against the live G). */
+static void ema_setting(Sema *s, const Ast *st)
+{
+    const Ast *who = st->kid, *v = who ? who->next : NULL;
+    if (st->n_kids != 2 || who->kind != AST_NAME || v->kind != AST_NUM) {
+        diag_error(st->loc, "expected: ema GENERATOR DECAY, like: ema G 0.999");
+        return;
+    }
+    NetInfo *n = find_net(s, who->name);
+    if (!n || n->kind != NET_G) {
+        diag_error(who->loc, "ema averages the generator's weights: expected %s, got '%s'",
+                   s->nets[NET_G].def ? s->nets[NET_G].name : "the generator", who->name);
+        return;
+    }
+    if (!(v->num > 0 && v->num < 1)) {
+        diag_error(v->loc, "the ema decay must be in (0, 1), like 0.999, got %g", v->num);
+        return;
+    }
+    s->p->ema = v->num;
+}
+
 static void train(Sema *s)
 {
     Program *p = s->p;
@@ -1828,6 +1851,10 @@ static void train(Sema *s)
         if (which == 6) {
             double std;
             init_setting(st, &std, 1);
+            continue;
+        }
+        if (which == 7) {
+            ema_setting(s, st);
             continue;
         }
         if (which == 4 || which == 5) {

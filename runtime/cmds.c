@@ -29,6 +29,7 @@ static float *load(const GanrtModel *m, const GanrtOpts *o)
     float *arena = ganrt_arena_alloc(m);
     GanrtState st;
     ganrt_ckpt_load(m, arena, &st, o->ckpt);
+    if (!o->no_ema) ganrt_ema_swap(m, arena);   /* G's moving average, if the program keeps one */
     return arena;
 }
 
@@ -179,9 +180,9 @@ static void shape(char *buf, size_t n, const int64_t *dim, int rank)
 
 int ganrt_cmd_info(const GanrtModel *m, const GanrtOpts *o)
 {
-    static const char *roles[] = {"param", "buffer", "moment1", "moment2"};
+    static const char *roles[] = {"param", "buffer", "moment1", "moment2", "ema"};
     char b1[256], b2[64];
-    int64_t total[2][4] = {{0}};
+    int64_t total[2][5] = {{0}};
     shape(b2, sizeof b2, m->data_dim, m->data_rank);
     printf("name %s\nsource_hash %s\nbatch %d\ndata %s %s\n", m->name, m->source_hash, m->batch,
            data_name(m, b1, sizeof b1), b2);
@@ -192,14 +193,15 @@ int ganrt_cmd_info(const GanrtModel *m, const GanrtOpts *o)
            "lr_d %g\nlr_g %g\nbetas_d %g %g\nbetas_g %g %g\n", (long long)m->steps, m->n_critic,
            (long long)m->sample_every, (long long)m->checkpoint_every, m->lr_d, m->lr_g,
            m->beta1_d, m->beta2_d, m->beta1_g, m->beta2_g);
+    if (m->ema_decay > 0) printf("ema_G %g\n", m->ema_decay);
     for (int i = 0; i < m->n_tensors; i++) {
         const GanrtTensor *t = &m->tensors[i];
         int64_t n = 1;
         for (int k = 0; k < t->rank; k++) n *= t->dim[k];
         shape(b2, sizeof b2, t->dim, t->rank);
-        printf("tensor %s %s %s %lld\n", t->name, t->role >= 0 && t->role < 4 ? roles[t->role] : "?",
+        printf("tensor %s %s %s %lld\n", t->name, t->role >= 0 && t->role < 5 ? roles[t->role] : "?",
                b2, (long long)n);
-        if (t->net >= 0 && t->net < 2 && t->role >= 0 && t->role < 4) total[t->net][t->role] += n;
+        if (t->net >= 0 && t->net < 2 && t->role >= 0 && t->role < 5) total[t->net][t->role] += n;
     }
     printf("params_G %lld\nparams_D %lld\nbuffers_G %lld\nbuffers_D %lld\n",
            (long long)total[0][GANRT_PARAM], (long long)total[1][GANRT_PARAM],

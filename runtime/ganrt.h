@@ -14,7 +14,7 @@
 #define GANRT_H
 #include <stdint.h>
 
-#define GANRT_ABI_VERSION 1
+#define GANRT_ABI_VERSION 2
 
 /* A kernel processes items [lo, hi) of its iteration space. */
 typedef void (*GanrtKernel)(float *arena, int64_t lo, int64_t hi);
@@ -29,6 +29,7 @@ enum GanrtRole {          /* what a described tensor is */
     GANRT_BUFFER,         /* non-trainable state (batchnorm running stats) */
     GANRT_MOMENT1,        /* optimizer first moment (adam m, sgd momentum) */
     GANRT_MOMENT2,        /* optimizer second moment (adam v) */
+    GANRT_EMA,            /* moving average of a G weight, "ema.G.0.weight" */
 };
 enum GanrtInit {          /* how the runtime initialises a tensor at step 0 */
     GANRT_INIT_ZERO,
@@ -115,6 +116,13 @@ typedef struct GanrtModel {
     GanrtStep g_forward, d_step, g_step, g_sample;
 
     int64_t flops_per_step;     /* for `info` and steps/s reporting */
+
+    /* `ema G DECAY`: the runtime keeps an exponential moving average of G's
+     * weights [param_offset, +ema_len) at ema_offset (the same layout, and
+     * GANRT_EMA tensors describe it for checkpoints); samples use it.
+     * ema_decay 0: none. */
+    double ema_decay;
+    int64_t ema_offset, ema_param_offset, ema_len;
 } GanrtModel;
 
 extern const GanrtModel ganc_model;

@@ -48,6 +48,11 @@ void ganrt_rng_hex(const GanrtRng *r, char out[65]);
 int ganrt_rng_from_hex(GanrtRng *r, const char *hex);   /* 0 ok, -1 bad */
 void ganrt_fill_noise(const GanrtModel *m, GanrtRng *r, float *z, int64_t rows);
 
+/* util.c: G's moving average (model->ema_decay > 0; no-ops otherwise). */
+void ganrt_ema_init(const GanrtModel *m, float *arena);          /* average := weights */
+void ganrt_ema_update(const GanrtModel *m, float *arena, int64_t updates);
+void ganrt_ema_swap(const GanrtModel *m, float *arena);          /* weights <-> average */
+
 /* pool.c */
 void ganrt_pool_init(int threads);                      /* 0: online cores */
 int ganrt_pool_threads(void);
@@ -120,7 +125,7 @@ int ganrt_is_image(const GanrtModel *m);
 typedef struct GanrtOpts {
     int64_t steps, n;
     uint64_t seed;
-    int have_seed, have_n, threads, resume;
+    int have_seed, have_n, threads, resume, no_ema;
     const char *out, *data, *ckpt, *noise;
 } GanrtOpts;
 int ganrt_cmd_train(const GanrtModel *m, const GanrtOpts *o);

@@ -69,6 +69,7 @@ static void init_tensors(Run *r)
             default: p[j] = 0.0f; break;
             }
     }
+    ganrt_ema_init(m, r->arena);
 }
 
 static double rate(const Run *r)
@@ -152,7 +153,9 @@ static void write_samples(Run *r)
 {
     const GanrtModel *m = r->m;
     char name[64];
+    ganrt_ema_swap(m, r->arena);   /* samples come from G's moving average, if any */
     ganrt_generate(m, r->arena, r->fixed_z, r->n_fixed, r->fixed_out);
+    ganrt_ema_swap(m, r->arena);
     for (int last = 0; last < 2; last++) {
         if (last) snprintf(name, sizeof name, "samples/last.%s", ganrt_is_image(m) ? "png" : "csv");
         else snprintf(name, sizeof name, "samples/step_%06lld.%s", (long long)r->st.step,
@@ -247,6 +250,7 @@ static void iteration(Run *r)
     set_scalars(r);
     m->g_step(r->arena);
     r->st.g_updates++;
+    ganrt_ema_update(m, r->arena, r->st.g_updates);
     r->g_loss = r->sc[GANRT_S_G_LOSS];
     check_loss(r, "G", r->g_loss);
     r->st.step++;

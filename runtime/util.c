@@ -145,6 +145,13 @@ void ganrt_check_model(const GanrtModel *m)
     check_range(m, "x", m->x_offset, b * ganrt_sample_floats(m));
     check_range(m, "gout", m->gout_offset, b * ganrt_sample_floats(m));
     check_range(m, "z", m->z_offset, b * m->noise_dim);
+    if (m->ema_decay > 0) {
+        if (!(m->ema_decay < 1)) ganrt_die("model table is inconsistent: ema decay %g", m->ema_decay);
+        check_range(m, "ema", m->ema_offset, m->ema_len);
+        check_range(m, "ema weights", m->ema_param_offset, m->ema_len);
+        if (m->ema_offset < m->ema_param_offset + m->ema_len && m->ema_param_offset < m->ema_offset + m->ema_len)
+            ganrt_die("model table is inconsistent: ema overlaps the weights it averages");
+    }
     for (int i = 0; i < m->n_tensors; i++) {
         const GanrtTensor *t = &m->tensors[i];
         int64_t n = 1;
@@ -152,5 +159,46 @@ void ganrt_check_model(const GanrtModel *m)
             ganrt_die("model table is inconsistent: tensor %d", i);
         for (int k = 0; k < t->rank; k++) n *= t->dim[k];
         check_range(m, t->name, t->offset, n);
+    }
+}
+
+/* The average's decay after G's `updates`-th update: min(decay, (1+t)/(10+t)),
+ * so early samples are not dominated by the random initial weights. */
+static struct {
+    float beta;
+    int64_t ema, param;   /* offsets */
+} E;
+
+static void ema_kernel(float *arena, int64_t lo, int64_t hi)
+{
+    float *e = arena + E.ema, b = E.beta, a = 1.0f - E.beta;
+    const float *p = arena + E.param;
+    for (int64_t i = lo; i < hi; i++) e[i] = b * e[i] + a * p[i];
+}
+
+void ganrt_ema_init(const GanrtModel *m, float *arena)
+{
+    if (m->ema_decay > 0)
+        memcpy(arena + m->ema_offset, arena + m->ema_param_offset, (size_t)m->ema_len * sizeof(float));
+}
+
+void ganrt_ema_update(const GanrtModel *m, float *arena, int64_t updates)
+{
+    if (!(m->ema_decay > 0)) return;
+    double warm = (1.0 + (double)updates) / (10.0 + (double)updates);
+    E.beta = (float)(m->ema_decay < warm ? m->ema_decay : warm);
+    E.ema = m->ema_offset;
+    E.param = m->ema_param_offset;
+    ganrt_parallel(ema_kernel, arena, m->ema_len, 4096);
+}
+
+void ganrt_ema_swap(const GanrtModel *m, float *arena)
+{
+    if (!(m->ema_decay > 0)) return;
+    float *e = arena + m->ema_offset, *p = arena + m->ema_param_offset;
+    for (int64_t i = 0; i < m->ema_len; i++) {
+        float t = e[i];
+        e[i] = p[i];
+        p[i] = t;
     }
 }
