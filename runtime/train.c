@@ -7,7 +7,9 @@
  * order), then the scalars (bias corrections 1/(1-beta^t) with t = that
  * net's updates so far + 1, learning rates, and a fresh 32-bit dropout
  * seed from the TRAIN stream, unchanged until the next g_forward);
- * g_forward; d_step.  Then g_step.  A non-finite D or G loss stops the run
+ * g_forward; d_step.  Then g_step, and (with `ema G DECAY`) G's moving
+ * average moves towards the new weights; it starts as the initial weights
+ * and is what the sample grids show.  A non-finite D or G loss stops the run
  * (exit 1) without touching the checkpoint, naming the step, the first
  * tensor holding a NaN or Inf (if any) and the last good checkpoint; a
  * checkpoint is never written with a non-finite tensor in it.
