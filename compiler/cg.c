@@ -695,19 +695,118 @@ static LLVMValueRef emit_matmul_nt(Cg *c, const Kernel *k, int64_t *items, int64
     return c->fn;
 }
 
+/* ---------- implicit im2col: panels of b gathered from the image ----------
+ * When b is IM2COL(x), element (r, j) of the columns, row r = (c, ky, kx) and
+ * column j = (n, oy, ox), is x[n, c, iy, ix] with iy = oy*s + ky*d - p and
+ * ix = ox*s + kx*d - p, or 0 outside the image.  Its offset in x is
+ * base + iy*W + ix, and each of base, iy and ix is the sum of a part that
+ * depends only on r and a part that depends only on j.  So a product whose b
+ * is an IM2COL packs its panels straight from x: the parts of the panel's
+ * 2vw columns are vectors computed once per panel, the parts of a packed row
+ * scalars computed once per row, and a masked gather reads the row (lanes
+ * outside the image or past N are off and read 0).  The columns matrix, as
+ * big as the image times kh*kw, is never written.  With tb (a·colsᵀ, the
+ * conv's weight gradient) the panel's rows are columns of cols and its
+ * columns rows of cols: the same parts, the other way round. */
+typedef struct { LLVMValueRef base, y, x; } ConvPart;
+
+/* The i32 constant v, splat when t is a vector type. */
+static LLVMValueRef kconst(Cg *c, LLVMTypeRef t, int64_t v)
+{
+    LLVMValueRef k = ci32(c, v), lanes[64];
+    if (LLVMGetTypeKind(t) != LLVMVectorTypeKind) return k;
+    for (int l = 0; l < c->vw; l++) lanes[l] = k;
+    return LLVMConstVector(lanes, (unsigned)c->vw);
+}
+
+/* A vector of vw lanes all equal to the i32 scalar v. */
+static LLVMValueRef splat_i32(Cg *c, LLVMValueRef v)
+{
+    LLVMTypeRef vi = LLVMVectorType(c->i32, (unsigned)c->vw);
+    LLVMValueRef one = LLVMBuildInsertElement(c->b, LLVMGetUndef(vi), v, ci32(c, 0), "");
+    return LLVMBuildShuffleVector(c->b, one, LLVMGetUndef(vi), LLVMConstNull(vi), "splat");
+}
+
+/* The parts of row r = (c, ky, kx) of IM2COL node im's columns (r: i32 or a
+ * vector of them). */
+static ConvPart cols_row_part(Cg *c, const Node *im, LLVMValueRef r)
+{
+    Shape img = c->s->g->n[im->in[0]].shape;
+    const int *cv = im->cv;
+    LLVMTypeRef t = LLVMTypeOf(r);
+    LLVMValueRef ch = LLVMBuildUDiv(c->b, r, kconst(c, t, cv[0] * cv[1]), "c");
+    LLVMValueRef kyx = LLVMBuildURem(c->b, r, kconst(c, t, cv[0] * cv[1]), "");
+    LLVMValueRef ky = LLVMBuildUDiv(c->b, kyx, kconst(c, t, cv[1]), "ky"), kx = LLVMBuildURem(c->b, kyx, kconst(c, t, cv[1]), "kx");
+    return (ConvPart){LLVMBuildMul(c->b, ch, kconst(c, t, img.d[2] * img.d[3]), "cbase"),
+                      LLVMBuildSub(c->b, LLVMBuildMul(c->b, ky, kconst(c, t, cv[4]), ""), kconst(c, t, cv[3]), "kyo"),
+                      LLVMBuildSub(c->b, LLVMBuildMul(c->b, kx, kconst(c, t, cv[4]), ""), kconst(c, t, cv[3]), "kxo")};
+}
+
+/* The parts of column j = (n, oy, ox) of IM2COL node im's columns. */
+static ConvPart cols_col_part(Cg *c, const Node *im, LLVMValueRef j)
+{
+    Shape img = c->s->g->n[im->in[0]].shape;
+    const int *cv = im->cv;
+    int64_t Y = ir_conv_out(img.d[2], cv[0], cv[2], cv[3], cv[4]), X = ir_conv_out(img.d[3], cv[1], cv[2], cv[3], cv[4]);
+    LLVMTypeRef t = LLVMTypeOf(j);
+    LLVMValueRef n = LLVMBuildUDiv(c->b, j, kconst(c, t, Y * X), "n"), q = LLVMBuildURem(c->b, j, kconst(c, t, Y * X), "");
+    LLVMValueRef oy = LLVMBuildUDiv(c->b, q, kconst(c, t, X), "oy"), ox = LLVMBuildURem(c->b, q, kconst(c, t, X), "ox");
+    return (ConvPart){LLVMBuildMul(c->b, n, kconst(c, t, img.d[1] * img.d[2] * img.d[3]), "nbase"),
+                      LLVMBuildMul(c->b, oy, kconst(c, t, cv[2]), "oys"), LLVMBuildMul(c->b, ox, kconst(c, t, cv[2]), "oxs")};
+}
+
+/* The parts of the panel's columns j0 + l (l < vw) of a product with b = im. */
+static ConvPart gather_cols(Cg *c, const Node *mm, const Node *im, LLVMValueRef j0)
+{
+    LLVMValueRef iota[64];
+    for (int l = 0; l < c->vw; l++) iota[l] = ci32(c, l);
+    LLVMValueRef j = LLVMBuildAdd(c->b, splat_i32(c, LLVMBuildTrunc(c->b, j0, c->i32, "")),
+                                  LLVMConstVector(iota, (unsigned)c->vw), "j");
+    return mm->i[1] ? cols_row_part(c, im, j) : cols_col_part(c, im, j);
+}
+
+/* One packed row (r: the row of b, i64) in the panel's column vector whose
+ * parts are col: the image's values, 0 outside it and in lanes off in cmask. */
+static LLVMValueRef gather_row(Cg *c, const Node *mm, const Node *im, LLVMValueRef r, ConvPart col, LLVMValueRef cmask)
+{
+    Shape img = c->s->g->n[im->in[0]].shape;
+    ir_assert(ir_numel(img) < INT32_MAX);   /* i32 offsets into the image */
+    r = LLVMBuildTrunc(c->b, r, c->i32, "r");
+    ConvPart row = mm->i[1] ? cols_col_part(c, im, r) : cols_row_part(c, im, r);
+    LLVMTypeRef vi = LLVMTypeOf(col.y);
+    LLVMValueRef y = LLVMBuildAdd(c->b, splat_i32(c, row.y), col.y, "iy");
+    LLVMValueRef x = LLVMBuildAdd(c->b, splat_i32(c, row.x), col.x, "ix");
+    /* 0 <= iy < H and 0 <= ix < W, as unsigned compares */
+    LLVMValueRef ok = LLVMBuildAnd(c->b, LLVMBuildICmp(c->b, LLVMIntULT, y, kconst(c, vi, img.d[2]), ""),
+                                   LLVMBuildICmp(c->b, LLVMIntULT, x, kconst(c, vi, img.d[3]), ""), "inside");
+    if (cmask) ok = LLVMBuildAnd(c->b, ok, cmask, "");
+    LLVMValueRef idx = LLVMBuildAdd(c->b, LLVMBuildAdd(c->b, splat_i32(c, row.base), col.base, ""),
+                                    LLVMBuildAdd(c->b, LLVMBuildMul(c->b, y, kconst(c, vi, img.d[3]), ""), x, ""), "pix");
+    int64_t off = c->s->off[im->in[0]];
+    /* not inbounds: lanes that are off may point anywhere, they are not read */
+    LLVMValueRef ptrs = LLVMBuildGEP2(c->b, c->f32, at(c, off, NULL), &idx, 1, "px");
+    LLVMTypeRef pvt = LLVMVectorType(LLVMPointerType(c->f32, 0), (unsigned)c->vw);
+    LLVMTypeRef ts[4] = {pvt, c->i32, LLVMVectorType(c->i1, (unsigned)c->vw), c->vec};
+    char name[64];
+    snprintf(name, sizeof name, "llvm.masked.gather.v%df32.v%dp0f32", c->vw, c->vw);
+    LLVMValueRef args[4] = {ptrs, ci32(c, 4), ok, LLVMConstNull(c->vec)};
+    return tag(c, LLVMBuildCall2(c->b, LLVMFunctionType(c->vec, ts, 4, 0), intrinsic(c, name, c->vec, ts, 4), args, 4, "g"), off);
+}
+
+/* NN products, and a·colsᵀ when cols is an IM2COL (packed from its image). */
 static LLVMValueRef emit_matmul(Cg *c, const Kernel *k, int64_t *items, int64_t *grain)
 {
-    const Node *nd = &c->s->g->n[k->node];
-    if (nd->i[1]) return emit_matmul_nt(c, k, items, grain);
-    ir_assert(!nd->i[1]);   /* see simplify_lower */
     const Graph *g = c->s->g;
+    const Node *nd = &g->n[k->node];
+    const Node *im = g->n[nd->in[1]].op == OP_IM2COL ? &g->n[nd->in[1]] : NULL;
+    if (nd->i[1] && !im) return emit_matmul_nt(c, k, items, grain);   /* see simplify_lower */
     int64_t M = nd->shape.d[0], N = nd->shape.d[1], ob = c->s->off[nd->in[1]];
     int64_t K = nd->i[0] ? g->n[nd->in[0]].shape.d[0] : g->n[nd->in[0]].shape.d[1];
     int nr = 2 * c->vw, nv = N >= nr ? 2 : (int)((N + c->vw - 1) / c->vw);
     int64_t nnb = (N + nr - 1) / nr, nmb = (M + c->mr - 1) / c->mr, tiles_mc = MM_MC / c->mr;
     int64_t nmc = (nmb + tiles_mc - 1) / tiles_mc, nkb = (K + MM_KC - 1) / MM_KC;
     LLVMValueRef lo, hi;
-    kernel_begin(c, "matmul", &lo, &hi);
+    kernel_begin(c, im ? "matmul_im2col" : "matmul", &lo, &hi);
     LLVMValueRef bp = LLVMBuildArrayAlloca(c->b, c->f32, ci(c, MM_KC * nr), "panel");
     LLVMSetAlignment(bp, 64);
     Loop lt, lkb, lp, lm;
@@ -715,17 +814,23 @@ static LLVMValueRef emit_matmul(Cg *c, const Kernel *k, int64_t *items, int64_t 
     LLVMValueRef nb = LLVMBuildSDiv(c->b, t, ci(c, nmc), "nb"), mc = LLVMBuildSRem(c->b, t, ci(c, nmc), "mc");
     LLVMValueRef n0 = LLVMBuildMul(c->b, nb, ci(c, nr), "n0");
     LLVMValueRef cmask[2] = {NULL, NULL};
-    for (int v = 0; v < nv && N % (nv * c->vw); v++)
-        cmask[v] = below_mask(c, LLVMBuildAdd(c->b, n0, ci(c, v * c->vw), ""), ci(c, N));
+    ConvPart cols[2];
+    for (int v = 0; v < nv; v++) {
+        LLVMValueRef j0 = LLVMBuildAdd(c->b, n0, ci(c, v * c->vw), "");
+        if (N % (nv * c->vw)) cmask[v] = below_mask(c, j0, ci(c, N));
+        if (im) cols[v] = gather_cols(c, nd, im, j0);
+    }
     LLVMValueRef kb = loop_begin(c, &lkb, ci(c, 0), ci(c, nkb), "kb");
     LLVMValueRef kc0 = LLVMBuildMul(c->b, kb, ci(c, MM_KC), "kc0");
     LLVMValueRef kcl = imin(c, ci(c, MM_KC), LLVMBuildSub(c->b, ci(c, K), kc0, ""));
     /* pack this panel's rows kc0 .. kc0+kcl-1 of B */
     LLVMValueRef kk = loop_begin(c, &lp, ci(c, 0), kcl, "pk");
-    LLVMValueRef brow = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, LLVMBuildAdd(c->b, kc0, kk, ""), ci(c, N), ""), n0, "");
+    LLVMValueRef r = LLVMBuildAdd(c->b, kc0, kk, "");
+    LLVMValueRef brow = im ? NULL : LLVMBuildAdd(c->b, LLVMBuildMul(c->b, r, ci(c, N), ""), n0, "");
     for (int v = 0; v < 2; v++) {
-        LLVMValueRef val = v < nv ? vec_load_m(c, ob, at(c, ob, LLVMBuildAdd(c->b, brow, ci(c, v * c->vw), "")), cmask[v])
-                                  : LLVMConstNull(c->vec);
+        LLVMValueRef val = v >= nv ? LLVMConstNull(c->vec)
+                           : im    ? gather_row(c, nd, im, r, cols[v], cmask[v])
+                                   : vec_load_m(c, ob, at(c, ob, LLVMBuildAdd(c->b, brow, ci(c, v * c->vw), "")), cmask[v]);
         LLVMValueRef idx = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, kk, ci(c, nr), ""), ci(c, v * c->vw), "");
         LLVMValueRef ptr = LLVMBuildBitCast(c->b, LLVMBuildInBoundsGEP2(c->b, c->f32, bp, &idx, 1, ""), LLVMPointerType(c->vec, 0), "");
         LLVMSetAlignment(LLVMBuildStore(c->b, val, ptr), 64);
