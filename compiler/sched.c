@@ -8,7 +8,9 @@
  *     order as its parameters, so one optimizer kernel updates them all;
  *   - G's activations computed by the G-forward section stay live through
  *     the D step, so the G step reuses them (G(z) computed once per step);
- *   - two buffers live at the same time never overlap.
+ *   - two buffers live at the same time never overlap;
+ *   - an IM2COL read only by products (as their b) has no kernel and no
+ *     buffer: the products gather from its image, which stays live for them.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +55,21 @@ static int fusible(const Node *nd)
     return k == K_ELEM || k == K_BCAST || nd->op == OP_CONST || nd->op == OP_DROPMASK;
 }
 
+/* IM2COL nodes that need no buffer: every user is a product reading the
+ * node as b, which cg.c packs panel by panel straight from the image. */
+static char *find_gathered(const Graph *g, const char *root)
+{
+    char *gat = calloc((size_t)g->len + 1, 1);
+    ir_assert(gat);
+    for (int id = 0; id < g->len; id++) gat[id] = g->n[id].op == OP_IM2COL && !root[id];
+    for (int id = 0; id < g->len; id++) {
+        const Node *nd = &g->n[id];
+        for (int k = 0; k < nd->n_in; k++)
+            if (nd->op != OP_MATMUL || k != 1) gat[nd->in[k]] = 0;
+    }
+    return gat;
+}
+
 /* Splits the nodes of one section into kernels: runs of fusible nodes of one
  * shape become one loop; everything else is a kernel of its own. */
 static void build_section(Schedule *s, Section *sec, const char *in_sec, const char *root)
@@ -65,7 +82,7 @@ static void build_section(Schedule *s, Section *sec, const char *in_sec, const c
     Kernel *open = NULL;
     for (int id = 0; id < g->len; id++) {
         const Node *nd = &g->n[id];
-        if (!in_sec[id] || nd->op == OP_INPUT || nd->op == OP_PARAM || nd->op == OP_RESHAPE) continue;
+        if (!in_sec[id] || nd->op == OP_INPUT || nd->op == OP_PARAM || nd->op == OP_RESHAPE || s->gathered[id]) continue;
         if (fusible(nd)) {
             if (!open || !ir_shape_eq(g->n[open->members[0]].shape, nd->shape)) {
                 open = push(sec, KN_ELEM);
@@ -166,6 +183,7 @@ static int64_t plan(Schedule *s, const int *secs, int n_secs, int64_t base, cons
                 for (int j = 0; j < nd->n_in; j++) {
                     int in = nd->in[j];
                     if (k->kind == KN_ELEM && g->n[in].op == OP_BCAST) in = g->n[in].in[0];   /* recomputed */
+                    if (s->gathered[in]) in = g->n[in].in[0];   /* the product reads the image */
                     int o = owner(g, in);
                     if (last[o] < t) last[o] = t;
                 }
@@ -320,6 +338,7 @@ static void layout(Schedule *s)
         top += align_up(ir_numel(g->n[s->bufs[k]].shape));
     }
     /* kernels */
+    s->gathered = find_gathered(g, root);
     for (int k = 0; k < SEC_COUNT; k++) build_section(s, &s->sec[k], in[k], root);
     if (s->sample != s->fake) {   /* both G forwards leave their output in one place (gout_offset) */
         Kernel *kn = push(&s->sec[SEC_SAMPLE], KN_GRADCOPY);
@@ -469,6 +488,10 @@ void sched_print(FILE *f, const Schedule *s)
             else if (kk->node >= 0 && kk->kind != KN_GRADCOPY && kk->kind != KN_STORE) {
                 fprintf(f, "       ");
                 ir_print_node(f, g, kk->node);
+                if (kk->kind == KN_MATMUL && s->gathered[g->n[kk->node].in[1]]) {   /* not a kernel of its own */
+                    fprintf(f, "       packs b from ");
+                    ir_print_node(f, g, g->n[kk->node].in[1]);
+                }
             }
         }
     }
@@ -498,6 +521,7 @@ Schedule *sched_graph(Graph *g, const int *outs, int n)
             top += align_up(ir_numel(g->n[id].shape) ? ir_numel(g->n[id].shape) : 1);
         }
     }
+    s->gathered = find_gathered(g, root);
     build_section(s, &s->sec[SEC_GFWD], in, root);
     int one[1] = {SEC_GFWD};
     top = plan(s, one, 1, top, pinned, root);   /* outs are read after the section */
@@ -523,6 +547,7 @@ void sched_free(Schedule *s)
         free(s->grads[net]);
     }
     free(s->bufs);
+    free(s->gathered);
     free(s->off);
     free(s);
 }

@@ -1048,6 +1048,32 @@ static void conv_cases(Op op)
     }
 }
 
+/* After check() a graph holds the products of its convolution and their
+ * gradients: none of the IM2COL nodes read only as a product's b may have a
+ * kernel or a buffer (the products gather from the image), and for im2col
+ * at least one such product must read it transposed (the weight gradient). */
+static void expect_gathered(T *t, const char *v)
+{
+    Graph *g = t->g;
+    int outs[MAXN] = {0}, n = 0, tb = 0;
+    for (int id = 0; id < g->len; id++)
+        if (g->n[id].op == OP_MATMUL && g->n[g->n[id].in[1]].op == OP_IM2COL) {
+            outs[n++] = id;
+            tb += g->n[id].i[1];
+        }
+    Schedule *s = sched_graph(g, outs, n);
+    char err[200] = "";
+    for (int k = 0; k < s->sec[SEC_GFWD].n; k++) {
+        int id = s->sec[SEC_GFWD].k[k].node;
+        if (id >= 0 && g->n[id].op == OP_IM2COL) snprintf(err, sizeof err, "%%%d im2col has a kernel", id);
+    }
+    for (int k = 0; k < n && !err[0]; k++)
+        if (s->off[g->n[outs[k]].in[1]] >= 0) snprintf(err, sizeof err, "%%%d im2col has a buffer", g->n[outs[k]].in[1]);
+    if (!n || (!tb && strstr(v, "im2col"))) snprintf(err, sizeof err, "%d products gather, %d of them transposed", n, tb);
+    result(!err[0], labf("sched/gathered/%s", v), err);
+    sched_free(s);
+}
+
 /* Convolutions as sema lowers them: a weight times im2col(x), and a
  * deconvolution col2im(wᵀ x), whose gradients hold products with im2col as
  * b, plain (input gradient of the deconv) and transposed (the weight
@@ -1081,6 +1107,7 @@ static void conv_product_cases(Op op)
                 y = must(t->g, ir_col2im(t->g, must(t->g, ir_matmul(t->g, w, a, 1, 0, L)), x, cv, L));
             }
             check(t, op, y, v, K * N * geo[q].co > 20000 ? GRAD | KERNEL : ALL, 1e-4);
+            expect_gathered(t, v);
             t_free(t);
         }
     }
