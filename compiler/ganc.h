@@ -142,8 +142,9 @@ typedef struct {
     int *bufs, n_bufs;        /* buffers (PARAM nodes with i[2] = 1), both nets */
     int64_t b_off;            /* their region: persistent, not trained */
     int64_t p_off[2], g_off[2], m_off[2], v_off[2], p_len[2];
-    char *gathered;           /* IM2COL nodes never in memory: every product reading them
-                                 packs its panels straight from the image (cg.c) */
+    char *folded;             /* nodes computed inside the kernel that reads them, never in
+                                 memory: IM2COLs whose products gather from the image, and
+                                 products that their COL2IM sums straight into its image */
     int d_loss, g_loss, d_real, d_fake, fake, sample, x, z;   /* node ids in g */
     int64_t flops;            /* per training iteration */
 } Schedule;
