@@ -9,7 +9,9 @@
  * are made once, in cg_target(), from the host CPU unless told otherwise.
  * Kernels are explicit loop nests over arena offsets fixed by the memory
  * plan; elementwise loops are left to LLVM's vectoriser, the matrix product
- * is written with explicit vectors and a register-blocked tile.
+ * is written with explicit vectors and a register-blocked tile, and
+ * convolutions never materialise their columns (implicit im2col and col2im
+ * below).
  * Requires a Schedule from sched_build().
  */
 #include <stdlib.h>
@@ -518,13 +520,32 @@ static LLVMValueRef below_mask(Cg *c, LLVMValueRef first, LLVMValueRef limit)
 #define MM_KC 256
 #define MM_MC 64
 
+/* A vector at ptr, a multiple of vw floats into a 64-byte aligned buffer on
+ * the stack (the packed panel, tile buffers): aligned to its own size. */
+static LLVMValueRef stack_load(Cg *c, LLVMValueRef ptr)
+{
+    LLVMValueRef v = LLVMBuildLoad2(c->b, c->vec, LLVMBuildBitCast(c->b, ptr, LLVMPointerType(c->vec, 0), ""), "s");
+    LLVMSetAlignment(v, (unsigned)(4 * c->vw));
+    return v;
+}
+
+static void stack_store(Cg *c, LLVMValueRef v, LLVMValueRef ptr)
+{
+    LLVMSetAlignment(LLVMBuildStore(c->b, v, LLVMBuildBitCast(c->b, ptr, LLVMPointerType(c->vec, 0), "")), (unsigned)(4 * c->vw));
+}
+
+/* Where a register tile of C goes: NULL for C itself in the arena, or a
+ * buffer on the stack whose row r - row0 holds row r of C's panel (nr
+ * floats, no masks: its user reads only what it needs). */
+typedef struct { LLVMValueRef buf, row0; } TileDst;
+
 /* One register tile of C: rows i0..i0+mr-1 (rows past M recompute row M-1
  * and are not stored), the panel's columns (masked past N by cmask).  The
  * accumulators are phis of the k loop; A is read by broadcasts, so its
  * transposition costs nothing.  first: whether this is the first k block
  * (NULL: the only one). */
 static void mm_tile(Cg *c, const Node *nd, LLVMValueRef i0, LLVMValueRef n0, LLVMValueRef bp, LLVMValueRef kc0,
-                    LLVMValueRef kcl, LLVMValueRef first, LLVMValueRef *cmask, int nv)
+                    LLVMValueRef kcl, LLVMValueRef first, LLVMValueRef *cmask, int nv, TileDst dst)
 {
     const Schedule *s = c->s;
     const Graph *g = s->g;
@@ -549,12 +570,16 @@ static void mm_tile(Cg *c, const Node *nd, LLVMValueRef i0, LLVMValueRef n0, LLV
     LLVMValueRef cptr[16][2], cm[16][2], init[16][2];
     for (int i = 0; i < mr; i++) {
         LLVMValueRef crow = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, rows[i], ci(c, N), ""), n0, "");
+        if (dst.buf)
+            crow = LLVMBuildMul(c->b, LLVMBuildSub(c->b, LLVMBuildAdd(c->b, i0, ci(c, i), ""), dst.row0, ""), ci(c, nr), "");
         for (int v = 0; v < nv; v++) {
-            cptr[i][v] = at(c, oc, LLVMBuildAdd(c->b, crow, ci(c, v * c->vw), ""));
+            LLVMValueRef idx = LLVMBuildAdd(c->b, crow, ci(c, v * c->vw), "");
+            cptr[i][v] = dst.buf ? LLVMBuildInBoundsGEP2(c->b, c->f32, dst.buf, &idx, 1, "") : at(c, oc, idx);
             cm[i][v] = cmask[v] && rowok[i] ? LLVMBuildAnd(c->b, cmask[v], rowok[i], "") : cmask[v] ? cmask[v] : rowok[i];
+            if (dst.buf) cm[i][v] = NULL;
             init[i][v] = LLVMConstNull(c->vec);
             if (first)   /* later k blocks add to what the earlier ones stored */
-                init[i][v] = LLVMBuildSelect(c->b, first, init[i][v], vec_load_m(c, oc, cptr[i][v], cmask[v]), "cin");
+                init[i][v] = LLVMBuildSelect(c->b, first, init[i][v], dst.buf ? stack_load(c, cptr[i][v]) : vec_load_m(c, oc, cptr[i][v], cmask[v]), "cin");
         }
     }
     LLVMValueRef acc[16][2], nxt[16][2];
@@ -572,9 +597,7 @@ static void mm_tile(Cg *c, const Node *nd, LLVMValueRef i0, LLVMValueRef n0, LLV
     LLVMValueRef brow = LLVMBuildMul(c->b, kk, ci(c, nr), "");
     for (int v = 0; v < nv; v++) {
         LLVMValueRef idx = LLVMBuildAdd(c->b, brow, ci(c, v * c->vw), "");
-        LLVMValueRef ptr = LLVMBuildBitCast(c->b, LLVMBuildInBoundsGEP2(c->b, c->f32, bp, &idx, 1, ""), LLVMPointerType(c->vec, 0), "");
-        bv[v] = LLVMBuildLoad2(c->b, c->vec, ptr, "b");
-        LLVMSetAlignment(bv[v], 64);
+        bv[v] = stack_load(c, LLVMBuildInBoundsGEP2(c->b, c->f32, bp, &idx, 1, ""));
     }
     LLVMValueRef k = LLVMBuildAdd(c->b, kc0, kk, "kabs");
     for (int i = 0; i < mr; i++) {
@@ -589,7 +612,9 @@ static void mm_tile(Cg *c, const Node *nd, LLVMValueRef i0, LLVMValueRef n0, LLV
         for (int v = 0; v < nv; v++) LLVMAddIncoming(acc[i][v], &nxt[i][v], &latch, 1);
     loop_end(c, &lk);
     for (int i = 0; i < mr; i++)
-        for (int v = 0; v < nv; v++) vec_store_m(c, oc, acc[i][v], cptr[i][v], cm[i][v]);
+        for (int v = 0; v < nv; v++)
+            if (dst.buf) stack_store(c, acc[i][v], cptr[i][v]);
+            else vec_store_m(c, oc, acc[i][v], cptr[i][v], cm[i][v]);
 }
 
 /* Sums each of n = vw accumulator vectors; returns one vector whose lane q
@@ -695,52 +720,288 @@ static LLVMValueRef emit_matmul_nt(Cg *c, const Kernel *k, int64_t *items, int64
     return c->fn;
 }
 
+/* ---------- implicit im2col: panels of b gathered from the image ----------
+ * When b is IM2COL(x), element (r, j) of the columns, row r = (c, ky, kx) and
+ * column j = (n, oy, ox), is x[n, c, iy, ix] with iy = oy*s + ky*d - p and
+ * ix = ox*s + kx*d - p, or 0 outside the image.  Its offset in x is
+ * base + iy*W + ix, and each of base, iy and ix is the sum of a part that
+ * depends only on r and a part that depends only on j.  So a product whose b
+ * is an IM2COL packs its panels straight from x: the parts of the panel's
+ * 2vw columns are vectors computed once per panel, the parts of a packed row
+ * scalars computed once per row, and a masked gather reads the row (lanes
+ * outside the image or past N are off and read 0).  The columns matrix, as
+ * big as the image times kh*kw, is never written.  With tb (a·colsᵀ, the
+ * conv's weight gradient) the panel's rows are columns of cols and its
+ * columns rows of cols: the same parts, the other way round. */
+typedef struct { LLVMValueRef base, y, x; } ConvPart;
+
+/* The i32 constant v, splat when t is a vector type. */
+static LLVMValueRef kconst(Cg *c, LLVMTypeRef t, int64_t v)
+{
+    LLVMValueRef k = ci32(c, v), lanes[64];
+    if (LLVMGetTypeKind(t) != LLVMVectorTypeKind) return k;
+    for (int l = 0; l < c->vw; l++) lanes[l] = k;
+    return LLVMConstVector(lanes, (unsigned)c->vw);
+}
+
+/* A vector of vw lanes all equal to the i32 scalar v. */
+static LLVMValueRef splat_i32(Cg *c, LLVMValueRef v)
+{
+    LLVMTypeRef vi = LLVMVectorType(c->i32, (unsigned)c->vw);
+    LLVMValueRef one = LLVMBuildInsertElement(c->b, LLVMGetUndef(vi), v, ci32(c, 0), "");
+    return LLVMBuildShuffleVector(c->b, one, LLVMGetUndef(vi), LLVMConstNull(vi), "splat");
+}
+
+/* The parts of row r = (c, ky, kx) of the columns of image shape img,
+ * geometry cv (r: i32 or a vector of them). */
+static ConvPart cols_row_part(Cg *c, Shape img, const int *cv, LLVMValueRef r)
+{
+    LLVMTypeRef t = LLVMTypeOf(r);
+    LLVMValueRef ch = LLVMBuildUDiv(c->b, r, kconst(c, t, cv[0] * cv[1]), "c");
+    LLVMValueRef kyx = LLVMBuildURem(c->b, r, kconst(c, t, cv[0] * cv[1]), "");
+    LLVMValueRef ky = LLVMBuildUDiv(c->b, kyx, kconst(c, t, cv[1]), "ky"), kx = LLVMBuildURem(c->b, kyx, kconst(c, t, cv[1]), "kx");
+    return (ConvPart){LLVMBuildMul(c->b, ch, kconst(c, t, img.d[2] * img.d[3]), "cbase"),
+                      LLVMBuildSub(c->b, LLVMBuildMul(c->b, ky, kconst(c, t, cv[4]), ""), kconst(c, t, cv[3]), "kyo"),
+                      LLVMBuildSub(c->b, LLVMBuildMul(c->b, kx, kconst(c, t, cv[4]), ""), kconst(c, t, cv[3]), "kxo")};
+}
+
+/* The parts of column j = (n, oy, ox) of the columns. */
+static ConvPart cols_col_part(Cg *c, Shape img, const int *cv, LLVMValueRef j)
+{
+    int64_t Y = ir_conv_out(img.d[2], cv[0], cv[2], cv[3], cv[4]), X = ir_conv_out(img.d[3], cv[1], cv[2], cv[3], cv[4]);
+    LLVMTypeRef t = LLVMTypeOf(j);
+    LLVMValueRef n = LLVMBuildUDiv(c->b, j, kconst(c, t, Y * X), "n"), q = LLVMBuildURem(c->b, j, kconst(c, t, Y * X), "");
+    LLVMValueRef oy = LLVMBuildUDiv(c->b, q, kconst(c, t, X), "oy"), ox = LLVMBuildURem(c->b, q, kconst(c, t, X), "ox");
+    return (ConvPart){LLVMBuildMul(c->b, n, kconst(c, t, img.d[1] * img.d[2] * img.d[3]), "nbase"),
+                      LLVMBuildMul(c->b, oy, kconst(c, t, cv[2]), "oys"), LLVMBuildMul(c->b, ox, kconst(c, t, cv[2]), "oxs")};
+}
+
+/* The vector j0 + l (l < vw) of i32 column indices. */
+static LLVMValueRef lane_indices(Cg *c, LLVMValueRef j0)
+{
+    LLVMValueRef iota[64];
+    for (int l = 0; l < c->vw; l++) iota[l] = ci32(c, l);
+    return LLVMBuildAdd(c->b, splat_i32(c, LLVMBuildTrunc(c->b, j0, c->i32, "")), LLVMConstVector(iota, (unsigned)c->vw), "j");
+}
+
+/* Pointers into the image at arena offset off (shape img) of the pixels of
+ * the elements whose parts are row (scalars) and col (vectors); *inside
+ * receives the mask of those inside the image and on in `lanes` (or NULL). */
+static LLVMValueRef conv_pixels(Cg *c, Shape img, int64_t off, ConvPart row, ConvPart col, LLVMValueRef lanes,
+                                LLVMValueRef *inside)
+{
+    ir_assert(ir_numel(img) < INT32_MAX);   /* i32 offsets into the image */
+    LLVMTypeRef vi = LLVMTypeOf(col.y);
+    LLVMValueRef y = LLVMBuildAdd(c->b, splat_i32(c, row.y), col.y, "iy");
+    LLVMValueRef x = LLVMBuildAdd(c->b, splat_i32(c, row.x), col.x, "ix");
+    /* 0 <= iy < H and 0 <= ix < W, as unsigned compares */
+    LLVMValueRef ok = LLVMBuildAnd(c->b, LLVMBuildICmp(c->b, LLVMIntULT, y, kconst(c, vi, img.d[2]), ""),
+                                   LLVMBuildICmp(c->b, LLVMIntULT, x, kconst(c, vi, img.d[3]), ""), "inside");
+    *inside = lanes ? LLVMBuildAnd(c->b, ok, lanes, "") : ok;
+    LLVMValueRef idx = LLVMBuildAdd(c->b, LLVMBuildAdd(c->b, splat_i32(c, row.base), col.base, ""),
+                                    LLVMBuildAdd(c->b, LLVMBuildMul(c->b, y, kconst(c, vi, img.d[3]), ""), x, ""), "pix");
+    /* not inbounds: lanes that are off may point anywhere, they are not accessed */
+    return LLVMBuildGEP2(c->b, c->f32, at(c, off, NULL), &idx, 1, "px");
+}
+
+/* A masked gather of the buffer at arena offset off: lanes off read 0. */
+static LLVMValueRef gather(Cg *c, int64_t off, LLVMValueRef ptrs, LLVMValueRef mask)
+{
+    LLVMTypeRef ts[4] = {LLVMTypeOf(ptrs), c->i32, LLVMVectorType(c->i1, (unsigned)c->vw), c->vec};
+    char name[64];
+    snprintf(name, sizeof name, "llvm.masked.gather.v%df32.v%dp0f32", c->vw, c->vw);
+    LLVMValueRef args[4] = {ptrs, ci32(c, 4), mask, LLVMConstNull(c->vec)};
+    return tag(c, LLVMBuildCall2(c->b, LLVMFunctionType(c->vec, ts, 4, 0), intrinsic(c, name, c->vec, ts, 4), args, 4, "g"), off);
+}
+
+static void scatter(Cg *c, int64_t off, LLVMValueRef v, LLVMValueRef ptrs, LLVMValueRef mask)
+{
+    LLVMTypeRef vt = LLVMVoidTypeInContext(c->cx);
+    LLVMTypeRef ts[4] = {c->vec, LLVMTypeOf(ptrs), c->i32, LLVMVectorType(c->i1, (unsigned)c->vw)};
+    char name[64];
+    snprintf(name, sizeof name, "llvm.masked.scatter.v%df32.v%dp0f32", c->vw, c->vw);
+    LLVMValueRef args[4] = {v, ptrs, ci32(c, 4), mask};
+    tag(c, LLVMBuildCall2(c->b, LLVMFunctionType(vt, ts, 4, 0), intrinsic(c, name, vt, ts, 4), args, 4, ""), off);
+}
+
+/* Product nd's b when it is an IM2COL, else NULL. */
+static const Node *gathered_b(Cg *c, const Node *nd)
+{
+    const Node *b = &c->s->g->n[nd->in[1]];
+    return b->op == OP_IM2COL ? b : NULL;
+}
+
+/* The parts of the panel's columns j0 + l (l < vw) of product nd, whose b
+ * is the IM2COL im: columns of cols, or with tb rows of cols. */
+static ConvPart gather_cols(Cg *c, const Node *nd, const Node *im, LLVMValueRef j0)
+{
+    Shape img = c->s->g->n[im->in[0]].shape;
+    LLVMValueRef j = lane_indices(c, j0);
+    return nd->i[1] ? cols_row_part(c, img, im->cv, j) : cols_col_part(c, img, im->cv, j);
+}
+
+/* Packs rows kc0 .. kc0+kcl-1 of the panel of product nd's b at columns n0
+ * .. n0+2vw-1 into bp: nv vectors of a row are loaded (lanes off in pmask
+ * read 0), or gathered when b is the IM2COL im (cols: gather_cols), the
+ * others are 0. */
+static void mm_pack(Cg *c, const Node *nd, const Node *im, LLVMValueRef bp, LLVMValueRef n0, LLVMValueRef kc0,
+                    LLVMValueRef kcl, const ConvPart *cols, LLVMValueRef *pmask, int nv)
+{
+    int64_t N = nd->shape.d[1], ob = c->s->off[nd->in[1]];
+    int nr = 2 * c->vw;
+    Loop lp;
+    LLVMValueRef kk = loop_begin(c, &lp, ci(c, 0), kcl, "pk");
+    LLVMValueRef r = LLVMBuildAdd(c->b, kc0, kk, "");
+    LLVMValueRef brow = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, r, ci(c, N), ""), n0, "");
+    ConvPart row;
+    if (im) {
+        Shape img = c->s->g->n[im->in[0]].shape;
+        LLVMValueRef r32 = LLVMBuildTrunc(c->b, r, c->i32, "r");
+        row = nd->i[1] ? cols_col_part(c, img, im->cv, r32) : cols_row_part(c, img, im->cv, r32);
+    }
+    for (int v = 0; v < 2; v++) {
+        LLVMValueRef val = LLVMConstNull(c->vec), inside;
+        if (v < nv && im) {
+            LLVMValueRef px = conv_pixels(c, c->s->g->n[im->in[0]].shape, c->s->off[im->in[0]], row, cols[v], pmask[v], &inside);
+            val = gather(c, c->s->off[im->in[0]], px, inside);
+        } else if (v < nv) {
+            val = vec_load_m(c, ob, at(c, ob, LLVMBuildAdd(c->b, brow, ci(c, v * c->vw), "")), pmask[v]);
+        }
+        LLVMValueRef idx = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, kk, ci(c, nr), ""), ci(c, v * c->vw), "");
+        stack_store(c, val, LLVMBuildInBoundsGEP2(c->b, c->f32, bp, &idx, 1, ""));
+    }
+    loop_end(c, &lp);
+}
+
+/* NN products, and a·colsᵀ when cols is an IM2COL (packed from its image). */
 static LLVMValueRef emit_matmul(Cg *c, const Kernel *k, int64_t *items, int64_t *grain)
 {
-    const Node *nd = &c->s->g->n[k->node];
-    if (nd->i[1]) return emit_matmul_nt(c, k, items, grain);
-    ir_assert(!nd->i[1]);   /* see simplify_lower */
     const Graph *g = c->s->g;
-    int64_t M = nd->shape.d[0], N = nd->shape.d[1], ob = c->s->off[nd->in[1]];
+    const Node *nd = &g->n[k->node], *im = gathered_b(c, nd);
+    if (nd->i[1] && !im) return emit_matmul_nt(c, k, items, grain);   /* see simplify_lower */
+    int64_t M = nd->shape.d[0], N = nd->shape.d[1];
     int64_t K = nd->i[0] ? g->n[nd->in[0]].shape.d[0] : g->n[nd->in[0]].shape.d[1];
     int nr = 2 * c->vw, nv = N >= nr ? 2 : (int)((N + c->vw - 1) / c->vw);
     int64_t nnb = (N + nr - 1) / nr, nmb = (M + c->mr - 1) / c->mr, tiles_mc = MM_MC / c->mr;
     int64_t nmc = (nmb + tiles_mc - 1) / tiles_mc, nkb = (K + MM_KC - 1) / MM_KC;
     LLVMValueRef lo, hi;
-    kernel_begin(c, "matmul", &lo, &hi);
+    kernel_begin(c, im ? "matmul_im2col" : "matmul", &lo, &hi);
     LLVMValueRef bp = LLVMBuildArrayAlloca(c->b, c->f32, ci(c, MM_KC * nr), "panel");
     LLVMSetAlignment(bp, 64);
-    Loop lt, lkb, lp, lm;
+    Loop lt, lkb, lm;
     LLVMValueRef t = loop_begin(c, &lt, lo, hi, "item");
     LLVMValueRef nb = LLVMBuildSDiv(c->b, t, ci(c, nmc), "nb"), mc = LLVMBuildSRem(c->b, t, ci(c, nmc), "mc");
     LLVMValueRef n0 = LLVMBuildMul(c->b, nb, ci(c, nr), "n0");
     LLVMValueRef cmask[2] = {NULL, NULL};
-    for (int v = 0; v < nv && N % (nv * c->vw); v++)
-        cmask[v] = below_mask(c, LLVMBuildAdd(c->b, n0, ci(c, v * c->vw), ""), ci(c, N));
+    ConvPart cols[2];
+    for (int v = 0; v < nv; v++) {
+        LLVMValueRef j0 = LLVMBuildAdd(c->b, n0, ci(c, v * c->vw), "");
+        if (N % (nv * c->vw)) cmask[v] = below_mask(c, j0, ci(c, N));
+        if (im) cols[v] = gather_cols(c, nd, im, j0);
+    }
     LLVMValueRef kb = loop_begin(c, &lkb, ci(c, 0), ci(c, nkb), "kb");
     LLVMValueRef kc0 = LLVMBuildMul(c->b, kb, ci(c, MM_KC), "kc0");
     LLVMValueRef kcl = imin(c, ci(c, MM_KC), LLVMBuildSub(c->b, ci(c, K), kc0, ""));
-    /* pack this panel's rows kc0 .. kc0+kcl-1 of B */
-    LLVMValueRef kk = loop_begin(c, &lp, ci(c, 0), kcl, "pk");
-    LLVMValueRef brow = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, LLVMBuildAdd(c->b, kc0, kk, ""), ci(c, N), ""), n0, "");
-    for (int v = 0; v < 2; v++) {
-        LLVMValueRef val = v < nv ? vec_load_m(c, ob, at(c, ob, LLVMBuildAdd(c->b, brow, ci(c, v * c->vw), "")), cmask[v])
-                                  : LLVMConstNull(c->vec);
-        LLVMValueRef idx = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, kk, ci(c, nr), ""), ci(c, v * c->vw), "");
-        LLVMValueRef ptr = LLVMBuildBitCast(c->b, LLVMBuildInBoundsGEP2(c->b, c->f32, bp, &idx, 1, ""), LLVMPointerType(c->vec, 0), "");
-        LLVMSetAlignment(LLVMBuildStore(c->b, val, ptr), 64);
-    }
-    loop_end(c, &lp);
+    mm_pack(c, nd, im, bp, n0, kc0, kcl, cols, cmask, nv);
     LLVMValueRef first = nkb > 1 ? LLVMBuildICmp(c->b, LLVMIntEQ, kb, ci(c, 0), "first") : NULL;
     LLVMValueRef mb0 = LLVMBuildMul(c->b, mc, ci(c, tiles_mc), "");
     LLVMValueRef mb1 = imin(c, LLVMBuildAdd(c->b, mb0, ci(c, tiles_mc), ""), ci(c, nmb));
     LLVMValueRef mb = loop_begin(c, &lm, mb0, mb1, "mb");
-    mm_tile(c, nd, LLVMBuildMul(c->b, mb, ci(c, c->mr), "i0"), n0, bp, kc0, kcl, first, cmask, nv);
+    mm_tile(c, nd, LLVMBuildMul(c->b, mb, ci(c, c->mr), "i0"), n0, bp, kc0, kcl, first, cmask, nv, (TileDst){NULL, NULL});
     loop_end(c, &lm);
     loop_end(c, &lkb);
     loop_end(c, &lt);
     kernel_end(c);
     *items = nnb * nmc;
+    *grain = 1;
+    return c->fn;
+}
+
+/* ---------- implicit col2im: a product summed straight into the image ----------
+ * COL2IM(a·b) (a deconvolution's output, a conv's input gradient) adds each
+ * element of the product's columns into the pixel it came from.  The
+ * product is computed panel by panel as above, its tiles into a buffer on
+ * the stack, and each finished panel is added into the image row by row
+ * with a gather and a scatter: the pixels of one row (c, ky, kx) of a panel
+ * are distinct, so lanes never collide.  An item owns the planes of a block
+ * of channels for a group of batch rows: it computes the product rows of
+ * those channels over the columns of those batch rows, which add only into
+ * its planes, so items never write the same pixel and each pixel sums its
+ * terms in one order, whatever the split. */
+static LLVMValueRef emit_col2im_product(Cg *c, const Kernel *k, int64_t *items, int64_t *grain)
+{
+    const Graph *g = c->s->g;
+    const Node *nd = &g->n[k->node], *mm = &g->n[nd->in[0]], *im = gathered_b(c, mm);
+    Shape img = nd->shape;
+    const int *cv = nd->cv;
+    int64_t B = img.d[0], C = img.d[1], HW = img.d[2] * img.d[3], kk = cv[0] * cv[1], oy = c->s->off[k->node];
+    int64_t YX = ir_conv_out(img.d[2], cv[0], cv[2], cv[3], cv[4]) * ir_conv_out(img.d[3], cv[1], cv[2], cv[3], cv[4]);
+    int64_t N = mm->shape.d[1], K = mm->i[0] ? g->n[mm->in[0]].shape.d[0] : g->n[mm->in[0]].shape.d[1];
+    int nr = 2 * c->vw, mr = c->mr;
+    /* channel blocks of about MM_MC product rows; batch groups of at least 8 panels */
+    int64_t cb = MM_MC / kk < 1 ? 1 : MM_MC / kk < C ? MM_MC / kk : C, ncb = (C + cb - 1) / cb;
+    int64_t bg = (8 * nr + YX - 1) / YX < B ? (8 * nr + YX - 1) / YX : B, nbg = (B + bg - 1) / bg;
+    int64_t ntiles = (cb * kk + mr - 1) / mr, nkb = (K + MM_KC - 1) / MM_KC;
+    LLVMValueRef lo, hi;
+    kernel_begin(c, "matmul_col2im", &lo, &hi);
+    LLVMValueRef bp = LLVMBuildArrayAlloca(c->b, c->f32, ci(c, MM_KC * nr), "panel");
+    LLVMValueRef acc = LLVMBuildArrayAlloca(c->b, c->f32, ci(c, ntiles * mr * nr), "tiles");
+    LLVMSetAlignment(bp, 64);
+    LLVMSetAlignment(acc, 64);
+    Loop lt, lz, lq, lp, lkb, lm, lr;
+    LLVMValueRef t = loop_begin(c, &lt, lo, hi, "item");
+    LLVMValueRef c0 = LLVMBuildMul(c->b, LLVMBuildSDiv(c->b, t, ci(c, nbg), ""), ci(c, cb), "c0");
+    LLVMValueRef b0 = LLVMBuildMul(c->b, LLVMBuildSRem(c->b, t, ci(c, nbg), ""), ci(c, bg), "b0");
+    LLVMValueRef c1 = imin(c, LLVMBuildAdd(c->b, c0, ci(c, cb), ""), ci(c, C));
+    LLVMValueRef b1 = imin(c, LLVMBuildAdd(c->b, b0, ci(c, bg), ""), ci(c, B));
+    /* zero the item's planes: channels c0..c1-1 are contiguous in each batch row */
+    LLVMValueRef b = loop_begin(c, &lz, b0, b1, "zb");
+    LLVMValueRef zbase = LLVMBuildMul(c->b, LLVMBuildAdd(c->b, LLVMBuildMul(c->b, b, ci(c, C), ""), c0, ""), ci(c, HW), "");
+    LLVMValueRef q = loop_begin(c, &lq, ci(c, 0), LLVMBuildMul(c->b, LLVMBuildSub(c->b, c1, c0, ""), ci(c, HW), ""), "zq");
+    store(c, cf(c, 0), oy, LLVMBuildAdd(c->b, zbase, q, ""));
+    loop_end(c, &lq);
+    loop_end(c, &lz);
+    LLVMValueRef r0 = LLVMBuildMul(c->b, c0, ci(c, kk), "r0"), r1 = LLVMBuildMul(c->b, c1, ci(c, kk), "r1");
+    LLVMValueRef nt = LLVMBuildSDiv(c->b, LLVMBuildAdd(c->b, LLVMBuildSub(c->b, r1, r0, ""), ci(c, mr - 1), ""), ci(c, mr), "nt");
+    LLVMValueRef jb = LLVMBuildMul(c->b, b0, ci(c, YX), "jb"), je = LLVMBuildMul(c->b, b1, ci(c, YX), "je");
+    LLVMValueRef np = LLVMBuildSDiv(c->b, LLVMBuildAdd(c->b, LLVMBuildSub(c->b, je, jb, ""), ci(c, nr - 1), ""), ci(c, nr), "np");
+    LLVMValueRef p = loop_begin(c, &lp, ci(c, 0), np, "panel");
+    LLVMValueRef n0 = LLVMBuildAdd(c->b, jb, LLVMBuildMul(c->b, p, ci(c, nr), ""), "n0");
+    LLVMValueRef pmask[2], smask[2];
+    ConvPart cols[2], pix[2];
+    for (int v = 0; v < 2; v++) {
+        LLVMValueRef j0 = LLVMBuildAdd(c->b, n0, ci(c, v * c->vw), "");
+        pmask[v] = below_mask(c, j0, ci(c, N));   /* b's columns */
+        smask[v] = below_mask(c, j0, je);          /* the item's columns */
+        if (im) cols[v] = gather_cols(c, mm, im, j0);
+        pix[v] = cols_col_part(c, img, cv, lane_indices(c, j0));
+    }
+    LLVMValueRef kb = loop_begin(c, &lkb, ci(c, 0), ci(c, nkb), "kb");
+    LLVMValueRef kc0 = LLVMBuildMul(c->b, kb, ci(c, MM_KC), "kc0");
+    LLVMValueRef kcl = imin(c, ci(c, MM_KC), LLVMBuildSub(c->b, ci(c, K), kc0, ""));
+    mm_pack(c, mm, im, bp, n0, kc0, kcl, cols, pmask, 2);
+    LLVMValueRef first = nkb > 1 ? LLVMBuildICmp(c->b, LLVMIntEQ, kb, ci(c, 0), "first") : NULL;
+    LLVMValueRef tile = loop_begin(c, &lm, ci(c, 0), nt, "tile");
+    LLVMValueRef nomask[2] = {NULL, NULL};
+    mm_tile(c, mm, LLVMBuildAdd(c->b, r0, LLVMBuildMul(c->b, tile, ci(c, mr), ""), "i0"), n0, bp, kc0, kcl, first, nomask, 2,
+            (TileDst){acc, r0});
+    loop_end(c, &lm);
+    loop_end(c, &lkb);
+    /* add the panel into the image, row (c, ky, kx) by row */
+    LLVMValueRef r = loop_begin(c, &lr, r0, r1, "r");
+    ConvPart row = cols_row_part(c, img, cv, LLVMBuildTrunc(c->b, r, c->i32, ""));
+    LLVMValueRef srow = LLVMBuildMul(c->b, LLVMBuildSub(c->b, r, r0, ""), ci(c, nr), "");
+    for (int v = 0; v < 2; v++) {
+        LLVMValueRef idx = LLVMBuildAdd(c->b, srow, ci(c, v * c->vw), ""), inside;
+        LLVMValueRef val = stack_load(c, LLVMBuildInBoundsGEP2(c->b, c->f32, acc, &idx, 1, ""));
+        LLVMValueRef px = conv_pixels(c, img, oy, row, pix[v], smask[v], &inside);
+        scatter(c, oy, LLVMBuildFAdd(c->b, gather(c, oy, px, inside), val, ""), px, inside);
+    }
+    loop_end(c, &lr);
+    loop_end(c, &lp);
+    loop_end(c, &lt);
+    kernel_end(c);
+    *items = ncb * nbg;
     *grain = 1;
     return c->fn;
 }
@@ -924,6 +1185,7 @@ static LLVMValueRef emit_spatial(Cg *c, const Kernel *k, int64_t *items, int64_t
 static LLVMValueRef emit_copy(Cg *c, const Kernel *k, int64_t *items, int64_t *grain)
 {
     const Node *nd0 = &c->s->g->n[k->node];
+    if (nd0->op == OP_COL2IM && c->s->folded[nd0->in[0]]) return emit_col2im_product(c, k, items, grain);
     if (nd0->op == OP_IM2COL || nd0->op == OP_COL2IM) return emit_im2col(c, k, items, grain);
     if (nd0->op == OP_AVGPOOL || nd0->op == OP_UPSAMPLE || nd0->op == OP_PAD) return emit_spatial(c, k, items, grain);
     const Graph *g = c->s->g;

@@ -92,16 +92,17 @@ void grad_build(Graph *g, int loss, const int *wrt, int n, int *grads, const cha
  * updated to their new ids; nodes unreachable from roots are dropped. */
 void simplify(Graph **g, int *roots, int n_roots);
 /* The same, and products with b transposed become transpose + product,
- * except those simplify_keeps_bt() accepts, which cg.c computes as dot
- * products along k without moving b: worth it when k is long enough for
- * vectors (measured on the benchmark models: also for long k with big a). */
+ * except those simplify_keeps_bt() accepts: cg.c computes them as dot
+ * products along k without moving b when k is long enough for vectors
+ * (measured on the benchmark models: also for long k with big a), and packs
+ * panels of bᵀ straight from the image when b is an IM2COL (a convolution's
+ * weight gradient), which a transpose would have to materialise. */
 void simplify_lower(Graph **g, int *roots, int n_roots);
-static inline int simplify_keeps_bt(int64_t m, int64_t k, int ta)
+static inline int simplify_keeps_bt(const Graph *g, const Node *mm)
 {
-    (void)m;
-    return !ta && k >= 32;
+    const Node *b = &g->n[mm->in[1]];
+    return b->op == OP_IM2COL || (!mm->i[0] && b->shape.d[1] >= 32);
 }
-void simplify_lower(Graph **g, int *roots, int n_roots);
 
 /* ---- interp.c: the reference interpreter, double precision ---- */
 /* vals[k] must be preset (length numel) for INPUT, PARAM and DROPMASK
@@ -143,6 +144,9 @@ typedef struct {
     int64_t b_off;            /* their region: persistent, not trained */
     int64_t p_off[2], g_off[2], m_off[2], v_off[2], p_len[2];
     int64_t e_off;            /* G's weight average (p->ema), laid out as G's parameters; -1: none */
+    char *folded;             /* nodes computed inside the kernel that reads them, never in
+                                 memory: IM2COLs whose products gather from the image, and
+                                 products that their COL2IM sums straight into its image */
     int d_loss, g_loss, d_real, d_fake, fake, sample, x, z;   /* node ids in g */
     int64_t flops;            /* per training iteration */
 } Schedule;

@@ -8,7 +8,11 @@
  *     order as its parameters, so one optimizer kernel updates them all;
  *   - G's activations computed by the G-forward section stay live through
  *     the D step, so the G step reuses them (G(z) computed once per step);
- *   - two buffers live at the same time never overlap.
+ *   - two buffers live at the same time never overlap;
+ *   - an IM2COL read only by products (as their b) has no kernel and no
+ *     buffer: the products gather from its image, which stays live for them;
+ *     a product read only by a COL2IM is computed by the COL2IM's kernel,
+ *     and its inputs stay live for that kernel.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +57,55 @@ static int fusible(const Node *nd)
     return k == K_ELEM || k == K_BCAST || nd->op == OP_CONST || nd->op == OP_DROPMASK;
 }
 
+/* Storage owner: views share their input's buffer. */
+static int owner(const Graph *g, int id)
+{
+    while (g->n[id].op == OP_RESHAPE) id = g->n[id].in[0];
+    return id;
+}
+
+/* Nodes folded into the kernel that reads them (Schedule.folded): an
+ * IM2COL whose users are all products reading it as b, which cg.c packs
+ * panel by panel straight from the image; and a product whose only user is
+ * a COL2IM, which cg.c computes inside the COL2IM's kernel, unless it is
+ * one for the dot-product kernel (b transposed and not an IM2COL). */
+static char *find_folded(const Graph *g, const char *root)
+{
+    char *fold = calloc((size_t)g->len + 1, 1);
+    int *users = calloc((size_t)g->len + 1, sizeof *users);
+    ir_assert(fold && users);
+    for (int id = 0; id < g->len; id++) {
+        const Node *nd = &g->n[id];
+        fold[id] = nd->op == OP_IM2COL || (nd->op == OP_MATMUL && (!nd->i[1] || g->n[nd->in[1]].op == OP_IM2COL));
+        fold[id] &= !root[id];
+    }
+    for (int id = 0; id < g->len; id++) {
+        const Node *nd = &g->n[id];
+        for (int k = 0; k < nd->n_in; k++) {
+            const Node *in = &g->n[nd->in[k]];
+            users[nd->in[k]]++;
+            if (in->op == OP_IM2COL && (nd->op != OP_MATMUL || k != 1)) fold[nd->in[k]] = 0;
+            if (in->op == OP_MATMUL && nd->op != OP_COL2IM) fold[nd->in[k]] = 0;
+        }
+    }
+    for (int id = 0; id < g->len; id++)
+        if (g->n[id].op == OP_MATMUL && users[id] != 1) fold[id] = 0;
+    free(users);
+    return fold;
+}
+
+/* Kernel time t reads node id: a folded node through its inputs. */
+static void reads(const Schedule *s, int id, int t, int *last)
+{
+    const Graph *g = s->g;
+    if (s->folded[id]) {
+        for (int k = 0; k < g->n[id].n_in; k++) reads(s, g->n[id].in[k], t, last);
+        return;
+    }
+    int o = owner(g, id);
+    if (last[o] < t) last[o] = t;
+}
+
 /* Splits the nodes of one section into kernels: runs of fusible nodes of one
  * shape become one loop; everything else is a kernel of its own. */
 static void build_section(Schedule *s, Section *sec, const char *in_sec, const char *root)
@@ -65,7 +118,7 @@ static void build_section(Schedule *s, Section *sec, const char *in_sec, const c
     Kernel *open = NULL;
     for (int id = 0; id < g->len; id++) {
         const Node *nd = &g->n[id];
-        if (!in_sec[id] || nd->op == OP_INPUT || nd->op == OP_PARAM || nd->op == OP_RESHAPE) continue;
+        if (!in_sec[id] || nd->op == OP_INPUT || nd->op == OP_PARAM || nd->op == OP_RESHAPE || s->folded[id]) continue;
         if (fusible(nd)) {
             if (!open || !ir_shape_eq(g->n[open->members[0]].shape, nd->shape)) {
                 open = push(sec, KN_ELEM);
@@ -105,13 +158,6 @@ static void build_section(Schedule *s, Section *sec, const char *in_sec, const c
         }
     }
     free(users);
-}
-
-/* Storage owner: views share their input's buffer. */
-static int owner(const Graph *g, int id)
-{
-    while (g->n[id].op == OP_RESHAPE) id = g->n[id].in[0];
-    return id;
 }
 
 typedef struct { int64_t off, size; int end; } Block;
@@ -166,8 +212,7 @@ static int64_t plan(Schedule *s, const int *secs, int n_secs, int64_t base, cons
                 for (int j = 0; j < nd->n_in; j++) {
                     int in = nd->in[j];
                     if (k->kind == KN_ELEM && g->n[in].op == OP_BCAST) in = g->n[in].in[0];   /* recomputed */
-                    int o = owner(g, in);
-                    if (last[o] < t) last[o] = t;
+                    reads(s, in, t, last);
                 }
                 if (k->kind == KN_GRADCOPY || k->kind == KN_STORE) {
                     int o = owner(g, id);
@@ -213,8 +258,11 @@ static void collect_params(Schedule *s)
         }
 }
 
-static int64_t node_flops(const Graph *g, int id)
+/* Flops of the kernel of node id: its product's, or the product folded into it. */
+static int64_t node_flops(const Schedule *s, int id)
 {
+    const Graph *g = s->g;
+    if (g->n[id].op == OP_COL2IM && s->folded[g->n[id].in[0]]) id = g->n[id].in[0];
     const Node *nd = &g->n[id];
     if (nd->op != OP_MATMUL) return 0;
     const Shape a = g->n[nd->in[0]].shape;
@@ -322,6 +370,7 @@ static void layout(Schedule *s)
         top += align_up(ir_numel(g->n[s->bufs[k]].shape));
     }
     /* kernels */
+    s->folded = find_folded(g, root);
     for (int k = 0; k < SEC_COUNT; k++) build_section(s, &s->sec[k], in[k], root);
     if (s->sample != s->fake) {   /* both G forwards leave their output in one place (gout_offset) */
         Kernel *kn = push(&s->sec[SEC_SAMPLE], KN_GRADCOPY);
@@ -373,8 +422,8 @@ static void layout(Schedule *s)
     s->arena = top;
     for (int sec = 0; sec < 3; sec++)
         for (int k = 0; k < s->sec[sec].n; k++)
-            if (s->sec[sec].k[k].kind == KN_MATMUL)
-                s->flops += node_flops(g, s->sec[sec].k[k].node) * (sec == SEC_GSTEP ? 1 : s->p->n_critic);
+            if (s->sec[sec].k[k].kind == KN_MATMUL || s->sec[sec].k[k].kind == KN_COPY)
+                s->flops += node_flops(s, s->sec[sec].k[k].node) * (sec == SEC_GSTEP ? 1 : s->p->n_critic);
     for (int k = 0; k < SEC_COUNT; k++) free(in[k]);
     free(root); free(pinned);
 }
@@ -450,6 +499,18 @@ void sched_print_grad(FILE *f, const Schedule *s)
     }
 }
 
+/* The folded inputs of node id, computed by its kernel. */
+static void print_folded(FILE *f, const Schedule *s, int id)
+{
+    for (int k = 0; k < s->g->n[id].n_in; k++) {
+        int in = s->g->n[id].in[k];
+        if (!s->folded[in]) continue;
+        fprintf(f, "       %s ", s->g->n[in].op == OP_IM2COL ? "packs b from" : "sums product");
+        ir_print_node(f, s->g, in);
+        print_folded(f, s, in);
+    }
+}
+
 void sched_print(FILE *f, const Schedule *s)
 {
     static const char *kn[] = {"elem", "matmul", "reduce", "copy", "adam", "sgd", "gradcopy", "store"};
@@ -471,6 +532,7 @@ void sched_print(FILE *f, const Schedule *s)
             else if (kk->node >= 0 && kk->kind != KN_GRADCOPY && kk->kind != KN_STORE) {
                 fprintf(f, "       ");
                 ir_print_node(f, g, kk->node);
+                print_folded(f, s, kk->node);
             }
         }
     }
@@ -500,6 +562,7 @@ Schedule *sched_graph(Graph *g, const int *outs, int n)
             top += align_up(ir_numel(g->n[id].shape) ? ir_numel(g->n[id].shape) : 1);
         }
     }
+    s->folded = find_folded(g, root);
     build_section(s, &s->sec[SEC_GFWD], in, root);
     int one[1] = {SEC_GFWD};
     top = plan(s, one, 1, top, pinned, root);   /* outs are read after the section */
@@ -525,6 +588,7 @@ void sched_free(Schedule *s)
         free(s->grads[net]);
     }
     free(s->bufs);
+    free(s->folded);
     free(s->off);
     free(s);
 }

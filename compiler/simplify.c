@@ -129,8 +129,9 @@ static int emit(Cse *c, Node nd)
         break;
     case OP_MATMUL:
         /* Compiled products read b row-major, or, for a·bᵀ with a long inner
-         * dimension, both operands along k (the dot-product kernel). */
-        if (c->lower && nd.i[1] && !simplify_keeps_bt(nd.i[0] ? a->shape.d[1] : a->shape.d[0], b->shape.d[1], nd.i[0])) {
+         * dimension, both operands along k (the dot-product kernel), or
+         * gather b or bᵀ from the image of an IM2COL. */
+        if (c->lower && nd.i[1] && !simplify_keeps_bt(g, &nd)) {
             nd.in[1] = mk(c, OP_TRANSPOSE, nd.in[1], -1, 0, 0, l);
             nd.i[1] = 0;
             return intern(c, nd);

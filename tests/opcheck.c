@@ -427,8 +427,7 @@ static int kernel_check(T *t, const int *outs0, int n0, const char *name, double
         for (int id = 0; id < g->len; id++)
             if (is_preset(g->n[id].op)) kpre[roots[q++]] = t->pre[id];
         for (int id = 0; id < kg->len; id++)
-            if (kg->n[id].op == OP_MATMUL && kg->n[id].i[1] &&
-                !simplify_keeps_bt(kg->n[id].shape.d[0], kg->n[kg->n[id].in[1]].shape.d[1], kg->n[id].i[0])) {
+            if (kg->n[id].op == OP_MATMUL && kg->n[id].i[1] && !simplify_keeps_bt(kg, &kg->n[id])) {
                 snprintf(err, sizeof err, "simplify_lower left a product the back end cannot compile");
                 ok = 0;
             }
@@ -1049,6 +1048,83 @@ static void conv_cases(Op op)
     }
 }
 
+/* After check() a graph holds the products of its convolution and their
+ * gradients: an IM2COL read only as a product's b, and a product read only
+ * by a COL2IM, may have neither a kernel nor a buffer (the products gather
+ * from the image, the COL2IM computes the product), and for im2col one of
+ * the gathering products must read it transposed (the weight gradient). */
+static void expect_folded(T *t, const char *v)
+{
+    Graph *g = t->g;
+    int outs[MAXN] = {0}, n = 0, tb = 0, folds = 0;
+    for (int id = 0; id < g->len; id++) {
+        const Node *nd = &g->n[id];
+        int gathers = nd->op == OP_MATMUL && g->n[nd->in[1]].op == OP_IM2COL;
+        if (gathers || nd->op == OP_COL2IM) outs[n++] = id;
+        tb += gathers && nd->i[1];
+    }
+    Schedule *s = sched_graph(g, outs, n);
+    char err[200] = "";
+    for (int k = 0; k < s->sec[SEC_GFWD].n; k++) {
+        int id = s->sec[SEC_GFWD].k[k].node;
+        if (id >= 0 && g->n[id].op == OP_IM2COL) snprintf(err, sizeof err, "%%%d im2col has a kernel", id);
+    }
+    for (int id = 0; id < g->len; id++) {
+        const Node *nd = &g->n[id];
+        int in = nd->n_in ? nd->in[nd->op == OP_MATMUL] : -1;
+        if (in < 0 || !((nd->op == OP_MATMUL && g->n[in].op == OP_IM2COL) || (nd->op == OP_COL2IM && g->n[in].op == OP_MATMUL)))
+            continue;
+        folds++;
+        if (s->off[in] >= 0 && !err[0]) snprintf(err, sizeof err, "%%%d %s has a buffer", in, ir_ops[g->n[in].op].name);
+    }
+    if (!folds || (!tb && strstr(v, "im2col"))) snprintf(err, sizeof err, "%d folded nodes, %d transposed gathers", folds, tb);
+    result(!err[0], labf("sched/folded/%s", v), err);
+    sched_free(s);
+}
+
+/* Convolutions as sema lowers them: a weight times im2col(x), and a
+ * deconvolution col2im(wᵀ x), whose gradients hold products with im2col as
+ * b, plain (input gradient of the deconv) and transposed (the weight
+ * gradients), and a col2im of a product (the deconv, the conv's input
+ * gradient).  The compiled products pack their panels from the image, the
+ * col2im kernels compute their products.
+ * Besides the geometries above: N = B*Y*X not a multiple of the panel
+ * width, K = C*kh*kw above MM_KC = 256 and N above it (several packed
+ * blocks, plain and transposed), 300 output channels (a col2im's product
+ * in several blocks), stride 2 with padding 2 and dilation 2. */
+static void conv_product_cases(Op op)
+{
+    const struct { int64_t x[4]; int cv[5], co; } geo[] = {
+        {{2, 1, 5, 5}, {3, 3, 1, 0, 1}, 3},  {{2, 3, 7, 6}, {3, 3, 1, 1, 1}, 5}, {{3, 1, 9, 7}, {4, 4, 2, 2, 1}, 4},
+        {{1, 3, 11, 11}, {3, 3, 2, 2, 2}, 5}, {{3, 1, 10, 9}, {3, 3, 2, 2, 2}, 1}, {{2, 17, 9, 9}, {4, 4, 2, 2, 1}, 3},
+        {{1, 3, 13, 12}, {3, 3, 1, 2, 2}, 2}, {{2, 19, 6, 7}, {4, 4, 1, 1, 1}, 6}, {{3, 2, 12, 11}, {3, 3, 1, 1, 1}, 3},
+        {{2, 1, 5, 4}, {3, 3, 1, 1, 1}, 300},
+    };
+    for (size_t q = 0; q < sizeof geo / sizeof geo[0]; q++) {
+        const int *cv = geo[q].cv;
+        Shape x = S4(geo[q].x[0], geo[q].x[1], geo[q].x[2], geo[q].x[3]);
+        int64_t Y = ir_conv_out(x.d[2], cv[0], cv[2], cv[3], cv[4]), X = ir_conv_out(x.d[3], cv[1], cv[2], cv[3], cv[4]);
+        int64_t K = x.d[1] * cv[0] * cv[1], N = x.d[0] * Y * X;
+        char v[160];
+        snprintf(v, sizeof v, "%s-product/%s/k%dx%d/s%d/p%d/d%d/co%d", ir_ops[op].name, sstr(x), cv[0], cv[1], cv[2], cv[3],
+                 cv[4], geo[q].co);
+        ISOLATED(op, labf("%s", v)) {
+            T *t = t_new();
+            int y;
+            if (op == OP_IM2COL) {   /* conv: w[co, K] · cols[K, N] */
+                int cols = must(t->g, ir_im2col(t->g, t_var(t, x, 0, 2, 1), cv, L));
+                y = must(t->g, ir_matmul(t->g, t_var(t, S2(geo[q].co, K), 0, 2, 1), cols, 0, 0, L));
+            } else {   /* deconv: col2im(wᵀ[K, ci] · x[ci, N]) */
+                int w = t_var(t, S2(geo[q].co, K), 0, 2, 1), a = t_var(t, S2(geo[q].co, N), 0, 2, 1);
+                y = must(t->g, ir_col2im(t->g, must(t->g, ir_matmul(t->g, w, a, 1, 0, L)), x, cv, L));
+            }
+            check(t, op, y, v, K * N * geo[q].co > 20000 ? GRAD | KERNEL : ALL, 1e-4);
+            expect_folded(t, v);
+            t_free(t);
+        }
+    }
+}
+
 static void spatial_cases(Op op)
 {
     struct { Shape x; int k; } c[] = {{S4(2, 3, 4, 6), 2}, {S4(1, 2, 6, 6), 3}, {S4(2, 1, 3, 5), 1},
@@ -1086,7 +1162,7 @@ static int op_cases(Op op)
     case OP_SLICE: slice_cases(); return 1;
     case OP_TRANSPOSE: transpose_cases(); return 1;
     case OP_SWAP01: swap01_cases(); return 1;
-    case OP_IM2COL: case OP_COL2IM: conv_cases(op); return 1;
+    case OP_IM2COL: case OP_COL2IM: conv_cases(op); conv_product_cases(op); return 1;
     case OP_AVGPOOL: case OP_UPSAMPLE: case OP_PAD: spatial_cases(op); return 1;
     case OP_COUNT: break;
     }
