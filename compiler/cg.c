@@ -2,7 +2,9 @@
  *
  * Turns a Schedule into an LLVM module: one function per kernel,
  *     void k<N>_<what>(float *arena, i64 lo, i64 hi)
- * processing items [lo, hi) of its iteration space, one step function per
+ * processing items [lo, hi) of its iteration space by calling the kernel's
+ * body with the arena offsets of its buffers (kernels equal but for those
+ * offsets share one body, see CG_SLOTS), one step function per
  * section that runs its kernels in order (through ganrt_parallel when a
  * kernel is big enough to split), and the `ganc_model` descriptor of
  * runtime/ganrt.h.  Target-specific choices (vector width, register tile)
@@ -24,16 +26,36 @@
 #include "cg.h"
 #include "ganrt.h"
 
+/* A kernel body reads the arena offsets of its first CG_SLOTS buffers from
+ * parameters: kernels that differ only in where their buffers lie (the same
+ * layer's forward pass on real and on generated data, the same gradient copy
+ * for every parameter) then have the same body, emitted and optimised once. */
+#define CG_SLOTS 8
+
+/* A kernel body emitted so far: its code as text (what makes two equal). */
+typedef struct {
+    uint64_t hash;
+    char *text;
+    LLVMValueRef fn;
+} Body;
+
 typedef struct {
     const Schedule *s;
     LLVMContextRef cx;
     LLVMModuleRef m;
     LLVMBuilderRef b;
-    LLVMTypeRef f32, f64, i1, i8, i32, i64, pf, kfn_t, stepfn_t, par_t, vec;
+    LLVMTypeRef f32, f64, i1, i8, i32, i64, pf, kfn_t, kbody_t, stepfn_t, par_t, vec;
     LLVMValueRef fn, arena, par;
     LLVMValueRef f_exp, f_log, f_tanh;
     int vw, mr;            /* vector width in floats, rows of the product tile */
     int nk;                /* kernels emitted */
+    char kname[64];        /* the kernel being emitted */
+    /* arena offsets the body being emitted takes as parameters, in order of
+     * first use; n_slot = -1 outside kernel bodies (offsets are constants) */
+    int64_t slot[CG_SLOTS];
+    int n_slot;
+    Body *bodies;
+    int n_bodies, cap_bodies;
     /* memory accesses of the kernel being emitted, by buffer (arena offset),
      * for alias scopes: distinct buffers of one kernel never overlap */
     LLVMValueRef *acc_inst;
@@ -73,10 +95,22 @@ static LLVMValueRef fma3(Cg *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef d)
     return LLVMBuildCall2(c->b, LLVMFunctionType(t, ts, 3, 0), f, args, 3, "fma");
 }
 
+/* Arena offset off as a value: in a kernel body, the parameter that holds
+ * it (see CG_SLOTS); elsewhere, or past CG_SLOTS buffers, a constant. */
+static LLVMValueRef offset(Cg *c, int64_t off)
+{
+    for (int j = 0; j < c->n_slot; j++)
+        if (c->slot[j] == off) return LLVMGetParam(c->fn, 3 + (unsigned)j);
+    if (c->n_slot < 0 || c->n_slot == CG_SLOTS) return ci(c, off);
+    c->slot[c->n_slot] = off;
+    return LLVMGetParam(c->fn, 3 + (unsigned)c->n_slot++);
+}
+
 /* Pointer to arena[off + idx] (idx may be NULL). */
 static LLVMValueRef at(Cg *c, int64_t off, LLVMValueRef idx)
 {
-    LLVMValueRef i = idx ? LLVMBuildAdd(c->b, idx, ci(c, off), "") : ci(c, off);
+    LLVMValueRef o = offset(c, off);
+    LLVMValueRef i = idx ? LLVMBuildAdd(c->b, idx, o, "") : o;
     return LLVMBuildInBoundsGEP2(c->b, c->f32, c->arena, &i, 1, "p");
 }
 
@@ -120,8 +154,11 @@ static void alias_scopes(Cg *c)
     LLVMMetadataRef dom_name = LLVMMDStringInContext2(c->cx, "ganc.arena", 10);
     LLVMMetadataRef dom = LLVMMDNodeInContext2(c->cx, &dom_name, 1), scopes[256];
     for (int j = 0; j < n; j++) {
-        char name[48];
-        int len = snprintf(name, sizeof name, "ganc.buf.%lld", (long long)offs[j]);
+        /* scopes of their own for each body: kernels inlined side by side into
+         * a step function must not claim their buffers disjoint; named by
+         * order, since a shared body serves buffers at many offsets */
+        char name[96];
+        int len = snprintf(name, sizeof name, "%s.buf.%d", c->kname, j);
         LLVMMetadataRef ops[2] = {LLVMMDStringInContext2(c->cx, name, (size_t)len), dom};
         scopes[j] = LLVMMDNodeInContext2(c->cx, ops, 2);
     }
@@ -174,13 +211,16 @@ static void loop_end(Cg *c, Loop *l)
     LLVMPositionBuilderAtEnd(c->b, l->exit);
 }
 
-/* Starts kernel function `name`; returns its lo, hi. */
+/* Starts the body of kernel k<N>_<what>; returns its lo, hi.  The body is
+ * void (float *arena, i64 lo, i64 hi, i64 o0, ..., i64 o<CG_SLOTS-1>). */
 static void kernel_begin(Cg *c, const char *what, LLVMValueRef *lo, LLVMValueRef *hi)
 {
-    char name[64];
-    snprintf(name, sizeof name, "k%d_%s", c->nk++, what);
+    snprintf(c->kname, sizeof c->kname, "k%d_%s", c->nk++, what);
+    char name[80];
+    snprintf(name, sizeof name, "%s_body", c->kname);
     c->n_acc = 0;
-    c->fn = LLVMAddFunction(c->m, name, c->kfn_t);
+    c->n_slot = 0;
+    c->fn = LLVMAddFunction(c->m, name, c->kbody_t);
     LLVMSetLinkage(c->fn, LLVMInternalLinkage);
     c->arena = LLVMGetParam(c->fn, 0);
     LLVMSetValueName2(c->arena, "arena", 5);
@@ -188,15 +228,74 @@ static void kernel_begin(Cg *c, const char *what, LLVMValueRef *lo, LLVMValueRef
     *hi = LLVMGetParam(c->fn, 2);
     LLVMSetValueName2(*lo, "lo", 2);
     LLVMSetValueName2(*hi, "hi", 2);
+    for (int j = 0; j < CG_SLOTS; j++) {
+        char o[8];
+        int len = snprintf(o, sizeof o, "o%d", j);
+        LLVMSetValueName2(LLVMGetParam(c->fn, 3 + (unsigned)j), o, (size_t)len);
+    }
     unsigned kind = LLVMGetEnumAttributeKindForName("noalias", 7);
     LLVMAddAttributeAtIndex(c->fn, 1, LLVMCreateEnumAttribute(c->cx, kind, 0));
     LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->cx, c->fn, "entry"));
 }
 
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 14695981039346656037u;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211u;
+    return h;
+}
+
+/* The body equal to the finished one emitted earlier (which it then keeps
+ * from being inlined: it has several callers), or the finished one, now
+ * remembered.  Compares the code before alias scopes are attached, and
+ * without the first line, which names the function. */
+static LLVMValueRef shared_body(Cg *c)
+{
+    char *txt = LLVMPrintValueToString(c->fn);
+    const char *code = strchr(txt, '\n');
+    code = code ? code : txt;
+    uint64_t h = fnv1a(code);
+    for (int k = 0; k < c->n_bodies; k++)
+        if (c->bodies[k].hash == h && !strcmp(c->bodies[k].text, code)) {
+            LLVMDisposeMessage(txt);
+            unsigned kind = LLVMGetEnumAttributeKindForName("noinline", 8);
+            LLVMAddAttributeAtIndex(c->bodies[k].fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(c->cx, kind, 0));
+            return c->bodies[k].fn;
+        }
+    if (c->n_bodies == c->cap_bodies) {
+        c->cap_bodies = c->cap_bodies ? 2 * c->cap_bodies : 64;
+        c->bodies = realloc(c->bodies, (size_t)c->cap_bodies * sizeof *c->bodies);
+        ir_assert(c->bodies);
+    }
+    char *text = strdup(code);
+    ir_assert(text);
+    LLVMDisposeMessage(txt);
+    c->bodies[c->n_bodies++] = (Body){h, text, c->fn};
+    return c->fn;
+}
+
+/* Finishes the kernel: its body (or an equal earlier one) is called by the
+ * kernel proper, void k<N>_<what>(float *arena, i64 lo, i64 hi), with this
+ * kernel's offsets; c->fn is then the kernel. */
 static void kernel_end(Cg *c)
 {
     LLVMBuildRetVoid(c->b);
-    alias_scopes(c);
+    LLVMValueRef body = shared_body(c);
+    if (body == c->fn) {
+        alias_scopes(c);
+    } else {
+        LLVMDeleteFunction(c->fn);
+        c->n_acc = 0;
+    }
+    LLVMValueRef args[3 + CG_SLOTS];
+    c->fn = LLVMAddFunction(c->m, c->kname, c->kfn_t);
+    LLVMSetLinkage(c->fn, LLVMInternalLinkage);
+    for (int j = 0; j < 3; j++) args[j] = LLVMGetParam(c->fn, (unsigned)j);
+    for (int j = 0; j < CG_SLOTS; j++) args[3 + j] = ci(c, j < c->n_slot ? c->slot[j] : 0);
+    c->n_slot = -1;
+    LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->cx, c->fn, "entry"));
+    LLVMBuildCall2(c->b, c->kbody_t, body, args, 3 + CG_SLOTS, "");
+    LLVMBuildRetVoid(c->b);
 }
 
 /* ---------- scalar math, inlined and vectorised by LLVM ---------- */
@@ -1198,7 +1297,7 @@ LLVMTargetMachineRef cg_target(const char *cpu, const char *features, int *vw)
 
 LLVMModuleRef cg_module(const Schedule *s, LLVMContextRef cx, LLVMTargetMachineRef tm, int vw)
 {
-    Cg c = {.s = s, .cx = cx, .vw = vw, .mr = vw >= 16 ? 8 : 6};
+    Cg c = {.s = s, .cx = cx, .vw = vw, .mr = vw >= 16 ? 8 : 6, .n_slot = -1};
     c.m = LLVMModuleCreateWithNameInContext(s->p ? s->p->name : "sched_graph", cx);
     char *triple = LLVMGetTargetMachineTriple(tm);
     LLVMSetTarget(c.m, triple);
@@ -1219,6 +1318,9 @@ LLVMModuleRef cg_module(const Schedule *s, LLVMContextRef cx, LLVMTargetMachineR
     c.vec = LLVMVectorType(c.f32, (unsigned)vw);
     LLVMTypeRef ka[3] = {c.pf, c.i64, c.i64};
     c.kfn_t = LLVMFunctionType(LLVMVoidTypeInContext(cx), ka, 3, 0);
+    LLVMTypeRef kb[3 + CG_SLOTS] = {c.pf, c.i64, c.i64};
+    for (int j = 3; j < 3 + CG_SLOTS; j++) kb[j] = c.i64;
+    c.kbody_t = LLVMFunctionType(LLVMVoidTypeInContext(cx), kb, 3 + CG_SLOTS, 0);
     c.stepfn_t = LLVMFunctionType(LLVMVoidTypeInContext(cx), &c.pf, 1, 0);
     LLVMTypeRef pa[4] = {LLVMPointerType(c.kfn_t, 0), c.pf, c.i64, c.i64};
     c.par_t = LLVMFunctionType(LLVMVoidTypeInContext(cx), pa, 4, 0);
@@ -1236,6 +1338,8 @@ LLVMModuleRef cg_module(const Schedule *s, LLVMContextRef cx, LLVMTargetMachineR
     LLVMDisposeBuilder(c.b);
     free(c.acc_inst);
     free(c.acc_off);
+    for (int k = 0; k < c.n_bodies; k++) free(c.bodies[k].text);
+    free(c.bodies);
     return c.m;
 }
 
