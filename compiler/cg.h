@@ -10,7 +10,7 @@
 LLVMTargetMachineRef cg_target(const char *cpu, const char *features, int *vw);
 /* The whole program as an LLVM module (unoptimised). */
 LLVMModuleRef cg_module(const Schedule *s, LLVMContextRef cx, LLVMTargetMachineRef tm, int vw);
-/* Verifies and optimises (new pass manager, O3); 0 on an internal error. */
+/* Verifies and optimises (new pass manager, O2 without unrolling); 0 on an internal error. */
 int cg_optimize(LLVMModuleRef m, LLVMTargetMachineRef tm);
 /* Writes an object (assembly = 0) or assembly file; 0 on error (reported). */
 int cg_emit_file(LLVMModuleRef m, LLVMTargetMachineRef tm, const char *path, int assembly);
