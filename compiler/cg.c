@@ -14,6 +14,8 @@
  * is written with explicit vectors and a register-blocked tile.
  * Requires a Schedule from sched_build().
  */
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
@@ -245,19 +247,132 @@ static uint64_t fnv1a(const char *s)
     return h;
 }
 
+/* A growing string. */
+typedef struct {
+    char *s;
+    size_t len, cap;
+} Buf;
+
+static void put(Buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(Buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+    va_end(ap);
+    if (b->len + (size_t)n >= b->cap) {
+        b->cap = 2 * (b->len + (size_t)n) + 256;
+        b->s = realloc(b->s, b->cap);
+        ir_assert(b->s);
+        va_start(ap, fmt);
+        vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+    }
+    b->len += (size_t)n;
+}
+
+/* Numbers of a body's parameters, blocks and instructions: an open
+ * addressing table from value to number. */
+typedef struct {
+    LLVMValueRef *key;
+    int *num, cap;
+} Numbers;
+
+static int *number_slot(Numbers *t, LLVMValueRef v)
+{
+    size_t h = ((uintptr_t)v >> 4) * 0x9E3779B97F4A7C15u;
+    for (int k = (int)(h % (size_t)t->cap);; k = (k + 1) % t->cap)
+        if (!t->key[k] || t->key[k] == v) {
+            t->key[k] = v;
+            return &t->num[k];
+        }
+}
+
+static void put_type(Buf *b, LLVMTypeRef t)
+{
+    char *s = LLVMPrintTypeToString(t);
+    put(b, " %s", s);
+    LLVMDisposeMessage(s);
+}
+
+static void put_operand(Buf *b, Numbers *t, LLVMValueRef v)
+{
+    if (LLVMIsAInstruction(v) || LLVMIsAArgument(v) || LLVMValueIsBasicBlock(v)) {
+        put(b, " %%%d", *number_slot(t, v));
+    } else if (LLVMIsAFunction(v)) {
+        size_t len;
+        const char *name = LLVMGetValueName2(v, &len);
+        put(b, " @%.*s", (int)len, name);
+    } else if (LLVMIsAConstantInt(v)) {
+        put(b, " i%u:%lld", LLVMGetIntTypeWidth(LLVMTypeOf(v)), LLVMConstIntGetSExtValue(v));
+    } else if (LLVMIsAConstantFP(v)) {
+        LLVMBool lost;
+        put(b, " f:%a", LLVMConstRealGetDouble(v, &lost));
+    } else {   /* vectors, undef, null: printed on their own, cheaply */
+        char *s = LLVMPrintValueToString(v);
+        put(b, " {%s}", s);
+        LLVMDisposeMessage(s);
+    }
+}
+
+/* The code of the finished body as text, for comparing bodies: for every
+ * instruction its opcode, type and operands (parameters, blocks and
+ * instructions by number, constants by value, functions by name) and what
+ * else of it cg.c's builders can vary: predicates, alignment, inbounds,
+ * shuffle masks, allocated types and phis' blocks.  (LLVM's printer would
+ * do, but walks the whole module for every function it prints.) */
+static char *body_text(LLVMValueRef fn)
+{
+    int n = (int)LLVMCountParams(fn);
+    for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(fn); bb; bb = LLVMGetNextBasicBlock(bb)) {
+        n++;
+        for (LLVMValueRef i = LLVMGetFirstInstruction(bb); i; i = LLVMGetNextInstruction(i)) n++;
+    }
+    Numbers t = {calloc(2 * (size_t)n, sizeof *t.key), malloc(2 * (size_t)n * sizeof *t.num), 2 * n};
+    ir_assert(t.key && t.num);
+    int k = 0;   /* numbered before use: phis refer to later instructions */
+    for (unsigned j = 0; j < LLVMCountParams(fn); j++) *number_slot(&t, LLVMGetParam(fn, j)) = k++;
+    for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(fn); bb; bb = LLVMGetNextBasicBlock(bb)) {
+        *number_slot(&t, LLVMBasicBlockAsValue(bb)) = k++;
+        for (LLVMValueRef i = LLVMGetFirstInstruction(bb); i; i = LLVMGetNextInstruction(i)) *number_slot(&t, i) = k++;
+    }
+    Buf b = {malloc(4096), 0, 4096};
+    ir_assert(b.s);
+    for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(fn); bb; bb = LLVMGetNextBasicBlock(bb)) {
+        put(&b, "%%%d:\n", *number_slot(&t, LLVMBasicBlockAsValue(bb)));
+        for (LLVMValueRef i = LLVMGetFirstInstruction(bb); i; i = LLVMGetNextInstruction(i)) {
+            LLVMOpcode op = LLVMGetInstructionOpcode(i);
+            put(&b, "%%%d = %d", *number_slot(&t, i), (int)op);
+            put_type(&b, LLVMTypeOf(i));
+            if (op == LLVMICmp) put(&b, " p%d", (int)LLVMGetICmpPredicate(i));
+            if (op == LLVMFCmp) put(&b, " p%d", (int)LLVMGetFCmpPredicate(i));
+            if (op == LLVMLoad || op == LLVMStore || op == LLVMAlloca) put(&b, " a%u", LLVMGetAlignment(i));
+            if (op == LLVMAlloca) put_type(&b, LLVMGetAllocatedType(i));
+            if (op == LLVMGetElementPtr) put(&b, " ib%d", LLVMIsInBounds(i));
+            if (op == LLVMShuffleVector)
+                for (unsigned m = 0; m < LLVMGetNumMaskElements(i); m++) put(&b, " m%d", LLVMGetMaskValue(i, m));
+            for (int o = 0; o < LLVMGetNumOperands(i); o++) put_operand(&b, &t, LLVMGetOperand(i, (unsigned)o));
+            if (op == LLVMPHI)
+                for (unsigned q = 0; q < LLVMCountIncoming(i); q++)
+                    put_operand(&b, &t, LLVMBasicBlockAsValue(LLVMGetIncomingBlock(i, q)));
+            put(&b, "\n");
+        }
+    }
+    free(t.key);
+    free(t.num);
+    return b.s;
+}
+
 /* The body equal to the finished one emitted earlier (which it then keeps
  * from being inlined: it has several callers), or the finished one, now
- * remembered.  Compares the code before alias scopes are attached, and
- * without the first line, which names the function. */
+ * remembered.  Compares the code before alias scopes are attached. */
 static LLVMValueRef shared_body(Cg *c)
 {
-    char *txt = LLVMPrintValueToString(c->fn);
-    const char *code = strchr(txt, '\n');
-    code = code ? code : txt;
-    uint64_t h = fnv1a(code);
+    char *text = body_text(c->fn);
+    uint64_t h = fnv1a(text);
     for (int k = 0; k < c->n_bodies; k++)
-        if (c->bodies[k].hash == h && !strcmp(c->bodies[k].text, code)) {
-            LLVMDisposeMessage(txt);
+        if (c->bodies[k].hash == h && !strcmp(c->bodies[k].text, text)) {
+            free(text);
             unsigned kind = LLVMGetEnumAttributeKindForName("noinline", 8);
             LLVMAddAttributeAtIndex(c->bodies[k].fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(c->cx, kind, 0));
             return c->bodies[k].fn;
@@ -267,9 +382,6 @@ static LLVMValueRef shared_body(Cg *c)
         c->bodies = realloc(c->bodies, (size_t)c->cap_bodies * sizeof *c->bodies);
         ir_assert(c->bodies);
     }
-    char *text = strdup(code);
-    ir_assert(text);
-    LLVMDisposeMessage(txt);
     c->bodies[c->n_bodies++] = (Body){h, text, c->fn};
     return c->fn;
 }
