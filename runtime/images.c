@@ -88,7 +88,7 @@ int ganrt_images_load(const char *dir, int C, int H, int W, float **out, int64_t
     }
     Paths p = {0};
     walk(dir, &p, 0);
-    qsort(p.v, p.n, sizeof *p.v, cmp_str);
+    if (p.n) qsort(p.v, p.n, sizeof *p.v, cmp_str);   /* p.v is NULL in an empty folder */
     size_t per = (size_t)C * (size_t)H * (size_t)W;
     float *data = p.n ? malloc(p.n * per * sizeof *data) : NULL;
     unsigned char *rgb = malloc((size_t)H * (size_t)W * 4);
