@@ -34,11 +34,12 @@
  * for every parameter) then have the same body, emitted and optimised once. */
 #define CG_SLOTS 8
 
-/* A kernel body emitted so far: its code as text (what makes two equal). */
+/* A kernel body emitted so far: its code as text (what makes two equal),
+ * and the first kernel that calls it. */
 typedef struct {
     uint64_t hash;
     char *text;
-    LLVMValueRef fn;
+    LLVMValueRef fn, kernel;
 } Body;
 
 typedef struct {
@@ -363,27 +364,47 @@ static char *body_text(LLVMValueRef fn)
     return b.s;
 }
 
-/* The body equal to the finished one emitted earlier (which it then keeps
- * from being inlined: it has several callers), or the finished one, now
- * remembered.  Compares the code before alias scopes are attached. */
-static LLVMValueRef shared_body(Cg *c)
+static void add_attr(Cg *c, LLVMValueRef fn, const char *name)
+{
+    unsigned kind = LLVMGetEnumAttributeKindForName(name, strlen(name));
+    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(c->cx, kind, 0));
+}
+
+/* Marks a shared body and the kernels calling it: the body is not inlined
+ * (it would be copied back into every caller), and the kernels, which only
+ * pass their offsets on, are not optimised: LLVM's fixed cost per optimised
+ * function was 2.5% of the instructions ganc ran for bench/dcgan64.gan. */
+static void share(Cg *c, const Body *bd, LLVMValueRef kernel)
+{
+    add_attr(c, bd->fn, "noinline");
+    LLVMValueRef k[2] = {bd->kernel, kernel};
+    for (int j = 0; j < 2; j++) {
+        add_attr(c, k[j], "noinline");
+        add_attr(c, k[j], "optnone");
+    }
+}
+
+/* The body equal to the finished one (c->fn) emitted earlier, or the
+ * finished one, now remembered (*fresh = 1).  Compares the code before
+ * alias scopes are attached. */
+static Body *shared_body(Cg *c, int *fresh)
 {
     char *text = body_text(c->fn);
     uint64_t h = fnv1a(text);
+    *fresh = 0;
     for (int k = 0; k < c->n_bodies; k++)
         if (c->bodies[k].hash == h && !strcmp(c->bodies[k].text, text)) {
             free(text);
-            unsigned kind = LLVMGetEnumAttributeKindForName("noinline", 8);
-            LLVMAddAttributeAtIndex(c->bodies[k].fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(c->cx, kind, 0));
-            return c->bodies[k].fn;
+            return &c->bodies[k];
         }
     if (c->n_bodies == c->cap_bodies) {
         c->cap_bodies = c->cap_bodies ? 2 * c->cap_bodies : 64;
         c->bodies = realloc(c->bodies, (size_t)c->cap_bodies * sizeof *c->bodies);
         ir_assert(c->bodies);
     }
-    c->bodies[c->n_bodies++] = (Body){h, text, c->fn};
-    return c->fn;
+    *fresh = 1;
+    c->bodies[c->n_bodies] = (Body){h, text, c->fn, NULL};
+    return &c->bodies[c->n_bodies++];
 }
 
 /* Finishes the kernel: its body (or an equal earlier one) is called by the
@@ -392,8 +413,9 @@ static LLVMValueRef shared_body(Cg *c)
 static void kernel_end(Cg *c)
 {
     LLVMBuildRetVoid(c->b);
-    LLVMValueRef body = shared_body(c);
-    if (body == c->fn) {
+    int fresh;
+    Body *bd = shared_body(c, &fresh);
+    if (fresh) {
         alias_scopes(c);
     } else {
         LLVMDeleteFunction(c->fn);
@@ -406,8 +428,10 @@ static void kernel_end(Cg *c)
     for (int j = 0; j < CG_SLOTS; j++) args[3 + j] = ci(c, j < c->n_slot ? c->slot[j] : 0);
     c->n_slot = -1;
     LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->cx, c->fn, "entry"));
-    LLVMBuildCall2(c->b, c->kbody_t, body, args, 3 + CG_SLOTS, "");
+    LLVMBuildCall2(c->b, c->kbody_t, bd->fn, args, 3 + CG_SLOTS, "");
     LLVMBuildRetVoid(c->b);
+    if (fresh) bd->kernel = c->fn;
+    else share(c, bd, c->fn);
 }
 
 /* ---------- scalar math, inlined and vectorised by LLVM ---------- */
