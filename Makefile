@@ -74,7 +74,7 @@ $(B)/libganc.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 $(B)/ganc: $(B)/compiler/main.o $(B)/libganc.a $(FLAGS_STAMP)
-	$(CC) $(LDFLAGS) -o $@ $(filter-out $(FLAGS_STAMP),$^) $(LLVM_LIBS) -lz -lm
+	$(CC) $(LDFLAGS) -o $@ $(filter-out $(FLAGS_STAMP),$^) $(LLVM_LIBS) -lz -lm -pthread
 
 $(B)/runtime/%.o: runtime/%.c runtime/*.h $(FLAGS_STAMP)
 	@mkdir -p $(B)/runtime
@@ -103,7 +103,7 @@ clean:
 
 # tests/opcheck.sh: the op-level test suite (every row of compiler/ops.h).
 $(B)/opcheck: tests/opcheck.c $(B)/libganc.a compiler/*.h runtime/ganrt.h
-	$(CC) $(CFLAGS) $(LLVM_CFLAGS) -Icompiler -Iruntime -o $@ $< $(B)/libganc.a $(LLVM_LIBS) -lz -lm
+	$(CC) $(CFLAGS) $(LLVM_CFLAGS) -Icompiler -Iruntime -o $@ $< $(B)/libganc.a $(LLVM_LIBS) -lz -lm -pthread
 
 # Fuzzing (tests/fuzz/): libFuzzer targets built with clang into $(FUZZ_B).
 # `make fuzz` runs each for FUZZ_SECONDS (default 60) after replaying the

@@ -40,7 +40,7 @@ const char *link_runtime(void)
     return NULL;
 }
 
-int link_exe(const char *obj, const char *out, int sanitize)
+int link_exe(char *const *objs, int n, const char *out, int sanitize)
 {
     const char *rt = link_runtime();
     if (!rt) {
@@ -49,16 +49,22 @@ int link_exe(const char *obj, const char *out, int sanitize)
     }
     const char *cc = getenv("CC");
     if (!cc || !*cc) cc = "cc";
-    const char *argv[16];
+    const char **argv = malloc(((size_t)n + 16) * sizeof *argv);
+    if (!argv) {
+        fprintf(stderr, "ganc: error: out of memory\n");
+        return 0;
+    }
     int a = 0;
     argv[a++] = cc;
     if (sanitize) argv[a++] = "-fsanitize=address,undefined";
-    argv[a++] = "-o"; argv[a++] = out; argv[a++] = obj; argv[a++] = rt;
-    argv[a++] = "-lstb"; argv[a++] = "-lz"; argv[a++] = "-lm"; argv[a++] = "-pthread";
+    argv[a++] = "-o"; argv[a++] = out;
+    for (int k = 0; k < n; k++) argv[a++] = objs[k];
+    argv[a++] = rt; argv[a++] = "-lstb"; argv[a++] = "-lz"; argv[a++] = "-lm"; argv[a++] = "-pthread";
     argv[a] = NULL;
     pid_t pid = fork();
     if (pid < 0) {
         fprintf(stderr, "ganc: error: fork: %s\n", strerror(errno));
+        free(argv);
         return 0;
     }
     if (pid == 0) {
@@ -66,6 +72,7 @@ int link_exe(const char *obj, const char *out, int sanitize)
         fprintf(stderr, "ganc: error: cannot run %s: %s\n", cc, strerror(errno));
         _exit(127);
     }
+    free(argv);
     int st;
     while (waitpid(pid, &st, 0) < 0)
         if (errno != EINTR) return 0;

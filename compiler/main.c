@@ -88,8 +88,37 @@ static void print_ir(FILE *f, const void *pv)
     fprintf(f, "  fake = %%%d\n  sample = %%%d\n  d_loss = %%%d\n  g_loss = %%%d\n", roots[0], roots[1], roots[2], roots[3]);
 }
 
-/* Emits the optimised module as a listing, assembly or object, or links
- * the executable; 0 on success. */
+/* Parts to compile in: one per CPU, for split_compile(). */
+static int parts(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > SPLIT_MAX ? SPLIT_MAX : (int)n;
+}
+
+/* Compiles m in parts to temporary objects and links them into the
+ * executable; 0 on success. */
+static int build_exe(const Options *o, const Program *p, LLVMModuleRef m, LLVMTargetMachineRef tm)
+{
+    int n = parts(), made = 0, rc = 1;
+    char obj[SPLIT_MAX][32], *objs[SPLIT_MAX];
+    for (; made < n; made++) {
+        snprintf(obj[made], sizeof obj[made], "/tmp/ganc-XXXXXX.o");
+        int fd = mkstemps(obj[made], 2);
+        if (fd < 0) {
+            perror("ganc: error: temporary object");
+            goto done;
+        }
+        close(fd);
+        objs[made] = obj[made];
+    }
+    rc = split_compile(m, tm, o->cpu, o->features, n, objs) && link_exe(objs, n, o->out ? o->out : p->name, o->sanitize) ? 0 : 1;
+done:
+    while (made > 0) unlink(obj[--made]);
+    return rc;
+}
+
+/* Emits the optimised module as a listing, assembly or object (one module,
+ * one file), or compiles it in parts and links the executable; 0 on success. */
 static int back_end(const Options *o, const Program *p, const Schedule *s)
 {
     const char *emit = o->emit ? o->emit : "";
@@ -97,7 +126,9 @@ static int back_end(const Options *o, const Program *p, const Schedule *s)
     LLVMTargetMachineRef tm = cg_target(o->cpu, o->features, &vw);    /* generate */
     LLVMContextRef cx = LLVMContextCreate();
     LLVMModuleRef m = cg_module(s, cx, tm, vw);
-    if (!cg_optimize(m, tm)) {                                        /* verify, optimise */
+    if (!*emit) {                                                     /* optimise, emit, link */
+        rc = build_exe(o, p, m, tm);
+    } else if (!cg_optimize(m, tm)) {                                 /* verify, optimise */
         rc = 1;
     } else if (!strcmp(emit, "llvm")) {
         char *txt = LLVMPrintModuleToString(m);
@@ -111,16 +142,6 @@ static int back_end(const Options *o, const Program *p, const Schedule *s)
         rc = cg_emit_file(m, tm, o->out ? o->out : "/dev/stdout", 1) ? 0 : 1;
     } else if (!strcmp(emit, "obj")) {
         rc = cg_emit_file(m, tm, o->out ? o->out : "out.o", 0) ? 0 : 1;
-    } else {                                                          /* emit and link */
-        char obj[] = "/tmp/ganc-XXXXXX.o";
-        int fd = mkstemps(obj, 2);
-        if (fd < 0) {
-            perror("ganc: error: temporary object");
-        } else {
-            close(fd);
-            rc = cg_emit_file(m, tm, obj, 0) && link_exe(obj, o->out ? o->out : p->name, o->sanitize) ? 0 : 1;
-            unlink(obj);
-        }
     }
     LLVMDisposeModule(m);
     LLVMContextDispose(cx);

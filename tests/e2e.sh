@@ -11,6 +11,18 @@ nok() { echo "not ok - e2e/$1"; [ -n "$2" ] && echo "$2" | sed 's/^/#   /'; }
 
 if build/ganc examples/ring.gan -o "$t/ring" $GANC_FLAGS 2>"$t/err"; then ok ring/compile; else nok ring/compile "$(cat "$t/err")"; exit 0; fi
 
+# compiled in parts in parallel, yet the same program every time
+build/ganc examples/ring.gan -o "$t/ring2" $GANC_FLAGS 2>/dev/null
+if cmp -s "$t/ring" "$t/ring2"; then ok ring/same-program; else nok ring/same-program; fi
+# the back end's stages, as one module each
+if build/ganc examples/ring.gan --emit=llvm -o "$t/ring.ll" && grep -q '^define void @ganc_d_step' "$t/ring.ll" &&
+   build/ganc examples/ring.gan --emit=asm -o "$t/ring.s" && grep -q '^ganc_d_step:' "$t/ring.s" &&
+   build/ganc examples/ring.gan --emit=obj -o "$t/ring.o" && nm "$t/ring.o" | grep -q ' [DR] ganc_model$'; then
+    ok ring/emit-stages
+else
+    nok ring/emit-stages
+fi
+
 if "$t/ring" train --out "$t/run" --seed 1 2>"$t/train.log"; then ok ring/train; else nok ring/train "$(tail -5 "$t/train.log")"; fi
 "$t/ring" eval --ckpt "$t/run/last.ckpt" >"$t/eval" 2>&1
 modes=$(awk '$1=="modes"{split($2,a,"/"); print a[1]}' "$t/eval")
