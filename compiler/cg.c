@@ -544,13 +544,17 @@ static void stack_store(Cg *c, LLVMValueRef v, LLVMValueRef ptr)
  * of a vector of columns is computed once per panel; the vector is
  * contiguous unless it straddles images, which it cannot when P is a
  * multiple of the vector width (panels' vectors start at multiples of it:
- * at multiples of 2vw, or in a col2im's product at multiples of P);
- * otherwise its lanes are gathered and scattered where they lie. */
+ * at multiples of 2vw, or in a col2im's product at multiples of P).  A
+ * vector that may straddle two images (P >= vw) is read and written as two
+ * masked vectors, one per image; with P < vw its lanes are gathered and
+ * scattered where they lie. */
 typedef struct { int64_t off, R, N, P; } Mat;
 
-/* The column part of vector j0 .. j0+vw-1: a scalar offset when the vector
- * is contiguous (lanes), else one i32 offset per lane (at is NULL). */
-typedef struct { LLVMValueRef at, lanes; } MatCols;
+/* The column part of vector j0 .. j0+vw-1.  When P is at least vw the
+ * vector spans at most two images: at is the part of lane 0, the lanes in
+ * `lo` follow it, the others follow at + (R-1)*P (lo NULL: all follow at).
+ * When P < vw, lanes holds one i32 offset per lane (at is NULL). */
+typedef struct { LLVMValueRef at, lo, lanes; } MatCols;
 
 static LLVMValueRef lane_indices(Cg *c, LLVMValueRef j0);
 static LLVMValueRef kconst(Cg *c, LLVMTypeRef t, int64_t v);
@@ -599,10 +603,12 @@ static LLVMValueRef mat_col(Cg *c, Mat m, LLVMValueRef n)
 
 static MatCols mat_cols(Cg *c, Mat m, LLVMValueRef j0)
 {
-    if (m.P == m.N) return (MatCols){j0, NULL};
-    if (m.P % c->vw == 0) return (MatCols){mat_col(c, m, j0), NULL};
+    if (m.P == m.N) return (MatCols){j0, NULL, NULL};
+    if (m.P % c->vw == 0) return (MatCols){mat_col(c, m, j0), NULL, NULL};
+    if (m.P >= c->vw)
+        return (MatCols){mat_col(c, m, j0), below_mask(c, LLVMBuildURem(c->b, j0, ci(c, m.P), ""), ci(c, m.P)), NULL};
     ir_assert(m.R * m.N < INT32_MAX);   /* i32 lane offsets */
-    return (MatCols){NULL, mat_col(c, m, lane_indices(c, j0))};
+    return (MatCols){NULL, NULL, mat_col(c, m, lane_indices(c, j0))};
 }
 
 /* The lanes of vector col of row r of m as pointers (for a gather or scatter). */
@@ -617,12 +623,32 @@ static LLVMValueRef on_mask(Cg *c, LLVMValueRef mask)
     return mask ? mask : LLVMConstAllOnes(LLVMVectorType(c->i1, (unsigned)c->vw));
 }
 
+/* Pointer to the vector of row r of m from col.at, or with hi from
+ * col.at + (R-1)*P (the next image: not inbounds, as with no lane on it may
+ * lie past the arena). */
+static LLVMValueRef mat_at(Cg *c, Mat m, LLVMValueRef r, MatCols col, int hi)
+{
+    LLVMValueRef idx = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, r, ci(c, m.P), ""), col.at, "");
+    if (!hi) return at(c, m.off, idx);
+    idx = LLVMBuildAdd(c->b, idx, ci(c, m.off + (m.R - 1) * m.P), "");
+    return LLVMBuildGEP2(c->b, c->f32, c->arena, &idx, 1, "phi");
+}
+
+/* The lanes of mask (NULL: all) in col's first image (hi: in the second). */
+static LLVMValueRef part_mask(Cg *c, LLVMValueRef mask, MatCols col, int hi)
+{
+    LLVMValueRef part = hi ? LLVMBuildNot(c->b, col.lo, "") : col.lo;
+    return mask ? LLVMBuildAnd(c->b, mask, part, "") : part;
+}
+
 /* Vector col of row r of m; lanes off in mask (NULL: all on) read 0. */
 static LLVMValueRef mat_load(Cg *c, Mat m, LLVMValueRef r, MatCols col, LLVMValueRef mask)
 {
     if (col.lanes) return gather(c, m.off, mat_ptrs(c, m, r, col), on_mask(c, mask));
-    LLVMValueRef idx = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, r, ci(c, m.P), ""), col.at, "");
-    return vec_load_m(c, m.off, at(c, m.off, idx), mask);
+    if (!col.lo) return vec_load_m(c, m.off, mat_at(c, m, r, col, 0), mask);
+    LLVMValueRef v0 = vec_load_m(c, m.off, mat_at(c, m, r, col, 0), part_mask(c, mask, col, 0));
+    LLVMValueRef v1 = vec_load_m(c, m.off, mat_at(c, m, r, col, 1), part_mask(c, mask, col, 1));
+    return LLVMBuildSelect(c->b, col.lo, v0, v1, "");
 }
 
 static void mat_store(Cg *c, Mat m, LLVMValueRef r, MatCols col, LLVMValueRef v, LLVMValueRef mask)
@@ -631,8 +657,8 @@ static void mat_store(Cg *c, Mat m, LLVMValueRef r, MatCols col, LLVMValueRef v,
         scatter(c, m.off, v, mat_ptrs(c, m, r, col), on_mask(c, mask));
         return;
     }
-    LLVMValueRef idx = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, r, ci(c, m.P), ""), col.at, "");
-    vec_store_m(c, m.off, v, at(c, m.off, idx), mask);
+    vec_store_m(c, m.off, v, mat_at(c, m, r, col, 0), col.lo ? part_mask(c, mask, col, 0) : mask);
+    if (col.lo) vec_store_m(c, m.off, v, mat_at(c, m, r, col, 1), part_mask(c, mask, col, 1));
 }
 
 /* Where a register tile of C goes: C in the arena as m (cols: the column

@@ -1158,8 +1158,9 @@ static void expect_swaps_folded(T *t, const char *v)
 /* Convolutions and deconvolutions exactly as sema lowers them, with the
  * SWAP01 between [C, B*Y*X] and NCHW on each side, so that the products
  * store and read NCHW in place: Y*X odd and not a multiple of the vector
- * width (vectors straddle images: scattered and gathered lanes), a multiple
- * of it (contiguous), 1 (every lane another image), batch 1 and 3, more
+ * width (vectors straddle two images: split), a multiple of it
+ * (contiguous), below it (9, 1: lanes of several images, gathered and
+ * scattered), batch 1 and 3, more
  * output channels than a register tile, and K = C*kh*kw above MM_KC with N
  * above 256 (the stored layout re-read between k blocks). */
 static void nchw_cases(void)
@@ -1167,7 +1168,7 @@ static void nchw_cases(void)
     const struct { int64_t x[4]; int cv[5], co; } geo[] = {
         {{3, 2, 9, 7}, {3, 3, 1, 1, 1}, 5},   {{1, 3, 8, 8}, {4, 4, 2, 1, 1}, 4},  {{3, 1, 8, 8}, {4, 4, 2, 1, 1}, 3},
         {{2, 3, 4, 4}, {4, 4, 1, 0, 1}, 7},   {{3, 2, 7, 7}, {3, 3, 1, 1, 1}, 9},  {{2, 4, 16, 16}, {3, 3, 1, 1, 1}, 3},
-        {{3, 17, 20, 20}, {4, 4, 2, 1, 1}, 70}, {{1, 5, 11, 13}, {3, 3, 1, 0, 1}, 2},
+        {{3, 17, 20, 20}, {4, 4, 2, 1, 1}, 70}, {{1, 5, 11, 13}, {3, 3, 1, 0, 1}, 2}, {{3, 2, 5, 5}, {3, 3, 2, 1, 1}, 4},
     };
     for (size_t q = 0; q < sizeof geo / sizeof geo[0]; q++)
         for (int de = 0; de < 2; de++) {
