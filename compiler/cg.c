@@ -769,26 +769,154 @@ static void stack_store(Cg *c, LLVMValueRef v, LLVMValueRef ptr)
     LLVMSetAlignment(LLVMBuildStore(c->b, v, LLVMBuildBitCast(c->b, ptr, LLVMPointerType(c->vec, 0), "")), (unsigned)(4 * c->vw));
 }
 
-/* Where a register tile of C goes: NULL for C itself in the arena, or a
- * buffer on the stack whose row r - row0 holds row r of C's panel (nr
- * floats, no masks: its user reads only what it needs). */
-typedef struct { LLVMValueRef buf, row0; } TileDst;
+/* ---------- matrices in the layout of a folded SWAP01 ----------
+ * A product reads and writes each matrix [R, N] through a Mat: element
+ * (r, n) is at off + r*P + n + (n/P)*(R-1)*P.  A plain matrix has P = N, so
+ * n/P is 0.  A matrix whose SWAP01 is folded (a conv's output [Cout,
+ * B*OH*OW] stored as NCHW [B, Cout, OH*OW]; an NCHW gradient or deconv
+ * input read as [C, B*H*W]) has P = the pixels of one image: column
+ * n = b*P + p of row r is pixel p of channel r of image b.  The column part
+ * of a vector of columns is computed once per panel; the vector is
+ * contiguous unless it straddles images, which it cannot when P is a
+ * multiple of the vector width (panels' vectors start at multiples of it:
+ * at multiples of 2vw, or in a col2im's product at multiples of P).  A
+ * vector that may straddle two images (P >= vw) is read and written as two
+ * masked vectors, one per image; with P < vw its lanes are gathered and
+ * scattered where they lie. */
+typedef struct { int64_t off, R, N, P; } Mat;
+
+/* The column part of vector j0 .. j0+vw-1.  When P is at least vw the
+ * vector spans at most two images: at is the part of lane 0, the lanes in
+ * `lo` follow it, the others follow at + (R-1)*P (lo NULL: all follow at).
+ * When P < vw, lanes holds one i32 offset per lane (at is NULL). */
+typedef struct { LLVMValueRef at, lo, lanes; } MatCols;
+
+static LLVMValueRef lane_indices(Cg *c, LLVMValueRef j0);
+static LLVMValueRef kconst(Cg *c, LLVMTypeRef t, int64_t v);
+static LLVMValueRef gather(Cg *c, int64_t off, LLVMValueRef ptrs, LLVMValueRef mask);
+static void scatter(Cg *c, int64_t off, LLVMValueRef v, LLVMValueRef ptrs, LLVMValueRef mask);
+
+/* The SWAP01 folded under product operand id (seen through reshapes), or -1. */
+static int folded_swap(Cg *c, int id)
+{
+    int o = sched_owner(c->s->g, id);
+    return c->s->g->n[o].op == OP_SWAP01 && c->s->folded[o] ? o : -1;
+}
+
+/* Product operand id, [R, N], as stored: itself or its folded SWAP01's input
+ * [B, R, P...]. */
+static Mat mat_operand(Cg *c, int id)
+{
+    const Graph *g = c->s->g;
+    Shape s = g->n[id].shape;
+    int sw = folded_swap(c, id);
+    if (sw < 0) return (Mat){c->s->off[id], s.d[0], s.d[1], s.d[1]};
+    int x = g->n[sw].in[0];
+    Shape xs = g->n[x].shape;
+    return (Mat){c->s->off[x], s.d[0], s.d[1], ir_numel(xs) / (xs.d[0] * xs.d[1])};
+}
+
+/* Where product id writes its result: itself, or when sw >= 0 the output
+ * [B, M, P...] of the SWAP01 that stores it. */
+static Mat mat_result(Cg *c, int id, int sw)
+{
+    const Graph *g = c->s->g;
+    int64_t M = g->n[id].shape.d[0], N = g->n[id].shape.d[1];
+    if (sw < 0) return (Mat){c->s->off[id], M, N, N};
+    Shape ys = g->n[sw].shape;
+    return (Mat){c->s->off[sw], M, N, ir_numel(ys) / (ys.d[0] * ys.d[1])};
+}
+
+/* n + (n/P)*(R-1)*P for the i64 scalar or i32 vector n. */
+static LLVMValueRef mat_col(Cg *c, Mat m, LLVMValueRef n)
+{
+    LLVMTypeRef t = LLVMTypeOf(n);
+    int vec = LLVMGetTypeKind(t) == LLVMVectorTypeKind;
+    LLVMValueRef P = vec ? kconst(c, t, m.P) : ci(c, m.P), skip = vec ? kconst(c, t, (m.R - 1) * m.P) : ci(c, (m.R - 1) * m.P);
+    return LLVMBuildAdd(c->b, n, LLVMBuildMul(c->b, LLVMBuildUDiv(c->b, n, P, "img"), skip, ""), "mcol");
+}
+
+static MatCols mat_cols(Cg *c, Mat m, LLVMValueRef j0)
+{
+    if (m.P == m.N) return (MatCols){j0, NULL, NULL};
+    if (m.P % c->vw == 0) return (MatCols){mat_col(c, m, j0), NULL, NULL};
+    if (m.P >= c->vw)
+        return (MatCols){mat_col(c, m, j0), below_mask(c, LLVMBuildURem(c->b, j0, ci(c, m.P), ""), ci(c, m.P)), NULL};
+    ir_assert(m.R * m.N < INT32_MAX);   /* i32 lane offsets */
+    return (MatCols){NULL, NULL, mat_col(c, m, lane_indices(c, j0))};
+}
+
+/* The lanes of vector col of row r of m as pointers (for a gather or scatter). */
+static LLVMValueRef mat_ptrs(Cg *c, Mat m, LLVMValueRef r, MatCols col)
+{
+    LLVMValueRef lanes = col.lanes;
+    return LLVMBuildInBoundsGEP2(c->b, c->f32, at(c, m.off, LLVMBuildMul(c->b, r, ci(c, m.P), "")), &lanes, 1, "mp");
+}
+
+static LLVMValueRef on_mask(Cg *c, LLVMValueRef mask)
+{
+    return mask ? mask : LLVMConstAllOnes(LLVMVectorType(c->i1, (unsigned)c->vw));
+}
+
+/* Pointer to the vector of row r of m from col.at, or with hi from
+ * col.at + (R-1)*P (the next image: not inbounds, as with no lane on it may
+ * lie past the arena). */
+static LLVMValueRef mat_at(Cg *c, Mat m, LLVMValueRef r, MatCols col, int hi)
+{
+    LLVMValueRef idx = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, r, ci(c, m.P), ""), col.at, "");
+    if (!hi) return at(c, m.off, idx);
+    idx = LLVMBuildAdd(c->b, idx, ci(c, m.off + (m.R - 1) * m.P), "");
+    return LLVMBuildGEP2(c->b, c->f32, c->arena, &idx, 1, "phi");
+}
+
+/* The lanes of mask (NULL: all) in col's first image (hi: in the second). */
+static LLVMValueRef part_mask(Cg *c, LLVMValueRef mask, MatCols col, int hi)
+{
+    LLVMValueRef part = hi ? LLVMBuildNot(c->b, col.lo, "") : col.lo;
+    return mask ? LLVMBuildAnd(c->b, mask, part, "") : part;
+}
+
+/* Vector col of row r of m; lanes off in mask (NULL: all on) read 0. */
+static LLVMValueRef mat_load(Cg *c, Mat m, LLVMValueRef r, MatCols col, LLVMValueRef mask)
+{
+    if (col.lanes) return gather(c, m.off, mat_ptrs(c, m, r, col), on_mask(c, mask));
+    if (!col.lo) return vec_load_m(c, m.off, mat_at(c, m, r, col, 0), mask);
+    LLVMValueRef v0 = vec_load_m(c, m.off, mat_at(c, m, r, col, 0), part_mask(c, mask, col, 0));
+    LLVMValueRef v1 = vec_load_m(c, m.off, mat_at(c, m, r, col, 1), part_mask(c, mask, col, 1));
+    return LLVMBuildSelect(c->b, col.lo, v0, v1, "");
+}
+
+static void mat_store(Cg *c, Mat m, LLVMValueRef r, MatCols col, LLVMValueRef v, LLVMValueRef mask)
+{
+    if (col.lanes) {
+        scatter(c, m.off, v, mat_ptrs(c, m, r, col), on_mask(c, mask));
+        return;
+    }
+    vec_store_m(c, m.off, v, mat_at(c, m, r, col, 0), col.lo ? part_mask(c, mask, col, 0) : mask);
+    if (col.lo) vec_store_m(c, m.off, v, mat_at(c, m, r, col, 1), part_mask(c, mask, col, 1));
+}
+
+/* Where a register tile of C goes: C in the arena as m (cols: the column
+ * parts of the panel's vectors), or when buf is set a buffer on the stack
+ * whose row r - row0 holds row r of C's panel (nr floats, no masks: its
+ * user reads only what it needs). */
+typedef struct { LLVMValueRef buf, row0; Mat m; MatCols cols[2]; } TileDst;
 
 /* One register tile of C: rows i0..i0+mr-1 (rows past M recompute row M-1
  * and are not stored), the panel's columns (masked past N by cmask).  The
  * accumulators are phis of the k loop; A is read by broadcasts, so its
  * transposition costs nothing.  first: whether this is the first k block
  * (NULL: the only one). */
-static void mm_tile(Cg *c, const Node *nd, LLVMValueRef i0, LLVMValueRef n0, LLVMValueRef bp, LLVMValueRef kc0,
+static void mm_tile(Cg *c, const Node *nd, LLVMValueRef i0, LLVMValueRef bp, LLVMValueRef kc0,
                     LLVMValueRef kcl, LLVMValueRef first, LLVMValueRef *cmask, int nv, TileDst dst)
 {
     const Schedule *s = c->s;
     const Graph *g = s->g;
-    int64_t M = nd->shape.d[0], N = nd->shape.d[1];
+    int64_t M = nd->shape.d[0];
     Shape as = g->n[nd->in[0]].shape;
     int ta = nd->i[0], mr = c->mr, nr = 2 * c->vw;
     int64_t K = ta ? as.d[0] : as.d[1];
-    int64_t oa = s->off[nd->in[0]], oc = s->off[(int)(nd - g->n)];
+    Mat ma = mat_operand(c, nd->in[0]);   /* [M, K] unless ta, which is never folded */
     LLVMValueRef rows[16], zeros[64], rowok[16];
     for (int l = 0; l < c->vw; l++) zeros[l] = ci32(c, 0);
     LLVMTypeRef vb = LLVMVectorType(c->i1, (unsigned)c->vw);
@@ -804,17 +932,19 @@ static void mm_tile(Cg *c, const Node *nd, LLVMValueRef i0, LLVMValueRef n0, LLV
     }
     LLVMValueRef cptr[16][2], cm[16][2], init[16][2];
     for (int i = 0; i < mr; i++) {
-        LLVMValueRef crow = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, rows[i], ci(c, N), ""), n0, "");
-        if (dst.buf)
-            crow = LLVMBuildMul(c->b, LLVMBuildSub(c->b, LLVMBuildAdd(c->b, i0, ci(c, i), ""), dst.row0, ""), ci(c, nr), "");
         for (int v = 0; v < nv; v++) {
-            LLVMValueRef idx = LLVMBuildAdd(c->b, crow, ci(c, v * c->vw), "");
-            cptr[i][v] = dst.buf ? LLVMBuildInBoundsGEP2(c->b, c->f32, dst.buf, &idx, 1, "") : at(c, oc, idx);
+            cptr[i][v] = NULL;
+            if (dst.buf) {
+                LLVMValueRef r = LLVMBuildSub(c->b, LLVMBuildAdd(c->b, i0, ci(c, i), ""), dst.row0, "");
+                LLVMValueRef idx = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, r, ci(c, nr), ""), ci(c, v * c->vw), "");
+                cptr[i][v] = LLVMBuildInBoundsGEP2(c->b, c->f32, dst.buf, &idx, 1, "");
+            }
             cm[i][v] = cmask[v] && rowok[i] ? LLVMBuildAnd(c->b, cmask[v], rowok[i], "") : cmask[v] ? cmask[v] : rowok[i];
             if (dst.buf) cm[i][v] = NULL;
             init[i][v] = LLVMConstNull(c->vec);
             if (first)   /* later k blocks add to what the earlier ones stored */
-                init[i][v] = LLVMBuildSelect(c->b, first, init[i][v], dst.buf ? stack_load(c, cptr[i][v]) : vec_load_m(c, oc, cptr[i][v], cmask[v]), "cin");
+                init[i][v] = LLVMBuildSelect(c->b, first, init[i][v],
+                                             dst.buf ? stack_load(c, cptr[i][v]) : mat_load(c, dst.m, rows[i], dst.cols[v], cmask[v]), "cin");
         }
     }
     LLVMValueRef acc[16][2], nxt[16][2];
@@ -835,10 +965,11 @@ static void mm_tile(Cg *c, const Node *nd, LLVMValueRef i0, LLVMValueRef n0, LLV
         bv[v] = stack_load(c, LLVMBuildInBoundsGEP2(c->b, c->f32, bp, &idx, 1, ""));
     }
     LLVMValueRef k = LLVMBuildAdd(c->b, kc0, kk, "kabs");
+    LLVMValueRef acol = ta || ma.P == K ? k : mat_col(c, ma, k);
     for (int i = 0; i < mr; i++) {
         LLVMValueRef ai = ta ? LLVMBuildAdd(c->b, LLVMBuildMul(c->b, k, ci(c, M), ""), rows[i], "")
-                             : LLVMBuildAdd(c->b, LLVMBuildMul(c->b, rows[i], ci(c, K), ""), k, "");
-        LLVMValueRef splat = LLVMBuildInsertElement(c->b, LLVMGetUndef(c->vec), load(c, oa, ai), ci32(c, 0), "");
+                             : LLVMBuildAdd(c->b, LLVMBuildMul(c->b, rows[i], ci(c, ma.P), ""), acol, "");
+        LLVMValueRef splat = LLVMBuildInsertElement(c->b, LLVMGetUndef(c->vec), load(c, ma.off, ai), ci32(c, 0), "");
         splat = LLVMBuildShuffleVector(c->b, splat, LLVMGetUndef(c->vec), LLVMConstVector(zeros, (unsigned)c->vw), "a");
         for (int v = 0; v < nv; v++) nxt[i][v] = fma3(c, splat, bv[v], acc[i][v]);
     }
@@ -849,7 +980,7 @@ static void mm_tile(Cg *c, const Node *nd, LLVMValueRef i0, LLVMValueRef n0, LLV
     for (int i = 0; i < mr; i++)
         for (int v = 0; v < nv; v++)
             if (dst.buf) stack_store(c, acc[i][v], cptr[i][v]);
-            else vec_store_m(c, oc, acc[i][v], cptr[i][v], cm[i][v]);
+            else mat_store(c, dst.m, rows[i], dst.cols[v], acc[i][v], cm[i][v]);
 }
 
 /* Sums each of n = vw accumulator vectors; returns one vector whose lane q
@@ -1076,18 +1207,16 @@ static ConvPart gather_cols(Cg *c, const Node *nd, const Node *im, LLVMValueRef 
 }
 
 /* Packs rows kc0 .. kc0+kcl-1 of the panel of product nd's b at columns n0
- * .. n0+2vw-1 into bp: nv vectors of a row are loaded (lanes off in pmask
- * read 0), or gathered when b is the IM2COL im (cols: gather_cols), the
- * others are 0. */
-static void mm_pack(Cg *c, const Node *nd, const Node *im, LLVMValueRef bp, LLVMValueRef n0, LLVMValueRef kc0,
-                    LLVMValueRef kcl, const ConvPart *cols, LLVMValueRef *pmask, int nv)
+ * .. n0+2vw-1 into bp: nv vectors of a row are loaded from b stored as mb
+ * (bcols: their column parts; lanes off in pmask read 0), or gathered when
+ * b is the IM2COL im (cols: gather_cols), the others are 0. */
+static void mm_pack(Cg *c, const Node *nd, const Node *im, LLVMValueRef bp, LLVMValueRef kc0, LLVMValueRef kcl,
+                    const ConvPart *cols, Mat mb, const MatCols *bcols, LLVMValueRef *pmask, int nv)
 {
-    int64_t N = nd->shape.d[1], ob = c->s->off[nd->in[1]];
     int nr = 2 * c->vw;
     Loop lp;
     LLVMValueRef kk = loop_begin(c, &lp, ci(c, 0), kcl, "pk");
     LLVMValueRef r = LLVMBuildAdd(c->b, kc0, kk, "");
-    LLVMValueRef brow = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, r, ci(c, N), ""), n0, "");
     ConvPart row;
     if (im) {
         Shape img = c->s->g->n[im->in[0]].shape;
@@ -1100,7 +1229,7 @@ static void mm_pack(Cg *c, const Node *nd, const Node *im, LLVMValueRef bp, LLVM
             LLVMValueRef px = conv_pixels(c, c->s->g->n[im->in[0]].shape, c->s->off[im->in[0]], row, cols[v], pmask[v], &inside);
             val = gather(c, c->s->off[im->in[0]], px, inside);
         } else if (v < nv) {
-            val = vec_load_m(c, ob, at(c, ob, LLVMBuildAdd(c->b, brow, ci(c, v * c->vw), "")), pmask[v]);
+            val = mat_load(c, mb, r, bcols[v], pmask[v]);
         }
         LLVMValueRef idx = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, kk, ci(c, nr), ""), ci(c, v * c->vw), "");
         stack_store(c, val, LLVMBuildInBoundsGEP2(c->b, c->f32, bp, &idx, 1, ""));
@@ -1108,19 +1237,23 @@ static void mm_pack(Cg *c, const Node *nd, const Node *im, LLVMValueRef bp, LLVM
     loop_end(c, &lp);
 }
 
-/* NN products, and a·colsᵀ when cols is an IM2COL (packed from its image). */
+/* NN products, and a·colsᵀ when cols is an IM2COL (packed from its image).
+ * The kernel is the product's, or that of the SWAP01 that stores it. */
 static LLVMValueRef emit_matmul(Cg *c, const Kernel *k, int64_t *items, int64_t *grain)
 {
     const Graph *g = c->s->g;
-    const Node *nd = &g->n[k->node], *im = gathered_b(c, nd);
+    int sw = g->n[k->node].op == OP_SWAP01 ? k->node : -1, id = sw < 0 ? k->node : sched_owner(g, g->n[sw].in[0]);
+    const Node *nd = &g->n[id], *im = gathered_b(c, nd);
     if (nd->i[1] && !im) return emit_matmul_nt(c, k, items, grain);   /* see simplify_lower */
     int64_t M = nd->shape.d[0], N = nd->shape.d[1];
     int64_t K = nd->i[0] ? g->n[nd->in[0]].shape.d[0] : g->n[nd->in[0]].shape.d[1];
     int nr = 2 * c->vw, nv = N >= nr ? 2 : (int)((N + c->vw - 1) / c->vw);
     int64_t nnb = (N + nr - 1) / nr, nmb = (M + c->mr - 1) / c->mr, tiles_mc = MM_MC / c->mr;
     int64_t nmc = (nmb + tiles_mc - 1) / tiles_mc, nkb = (K + MM_KC - 1) / MM_KC;
+    Mat mb = mat_operand(c, nd->in[1]);
+    TileDst dst = {.m = mat_result(c, id, sw)};
     LLVMValueRef lo, hi;
-    kernel_begin(c, im ? "matmul_im2col" : "matmul", &lo, &hi);
+    kernel_begin(c, sw >= 0 ? "matmul_swap01" : im ? "matmul_im2col" : "matmul", &lo, &hi);
     LLVMValueRef bp = LLVMBuildArrayAlloca(c->b, c->f32, ci(c, MM_KC * nr), "panel");
     LLVMSetAlignment(bp, 64);
     Loop lt, lkb, lm;
@@ -1129,20 +1262,23 @@ static LLVMValueRef emit_matmul(Cg *c, const Kernel *k, int64_t *items, int64_t 
     LLVMValueRef n0 = LLVMBuildMul(c->b, nb, ci(c, nr), "n0");
     LLVMValueRef cmask[2] = {NULL, NULL};
     ConvPart cols[2];
+    MatCols bcols[2];
     for (int v = 0; v < nv; v++) {
         LLVMValueRef j0 = LLVMBuildAdd(c->b, n0, ci(c, v * c->vw), "");
         if (N % (nv * c->vw)) cmask[v] = below_mask(c, j0, ci(c, N));
         if (im) cols[v] = gather_cols(c, nd, im, j0);
+        else bcols[v] = mat_cols(c, mb, j0);
+        dst.cols[v] = mat_cols(c, dst.m, j0);
     }
     LLVMValueRef kb = loop_begin(c, &lkb, ci(c, 0), ci(c, nkb), "kb");
     LLVMValueRef kc0 = LLVMBuildMul(c->b, kb, ci(c, MM_KC), "kc0");
     LLVMValueRef kcl = imin(c, ci(c, MM_KC), LLVMBuildSub(c->b, ci(c, K), kc0, ""));
-    mm_pack(c, nd, im, bp, n0, kc0, kcl, cols, cmask, nv);
+    mm_pack(c, nd, im, bp, kc0, kcl, cols, mb, bcols, cmask, nv);
     LLVMValueRef first = nkb > 1 ? LLVMBuildICmp(c->b, LLVMIntEQ, kb, ci(c, 0), "first") : NULL;
     LLVMValueRef mb0 = LLVMBuildMul(c->b, mc, ci(c, tiles_mc), "");
     LLVMValueRef mb1 = imin(c, LLVMBuildAdd(c->b, mb0, ci(c, tiles_mc), ""), ci(c, nmb));
-    LLVMValueRef mb = loop_begin(c, &lm, mb0, mb1, "mb");
-    mm_tile(c, nd, LLVMBuildMul(c->b, mb, ci(c, c->mr), "i0"), n0, bp, kc0, kcl, first, cmask, nv, (TileDst){NULL, NULL});
+    LLVMValueRef mbi = loop_begin(c, &lm, mb0, mb1, "mb");
+    mm_tile(c, nd, LLVMBuildMul(c->b, mbi, ci(c, c->mr), "i0"), bp, kc0, kcl, first, cmask, nv, dst);
     loop_end(c, &lm);
     loop_end(c, &lkb);
     loop_end(c, &lt);
@@ -1173,6 +1309,7 @@ static LLVMValueRef emit_col2im_product(Cg *c, const Kernel *k, int64_t *items, 
     int64_t YX = ir_conv_out(img.d[2], cv[0], cv[2], cv[3], cv[4]) * ir_conv_out(img.d[3], cv[1], cv[2], cv[3], cv[4]);
     int64_t N = mm->shape.d[1], K = mm->i[0] ? g->n[mm->in[0]].shape.d[0] : g->n[mm->in[0]].shape.d[1];
     int nr = 2 * c->vw, mr = c->mr;
+    Mat mb = mat_operand(c, mm->in[1]);
     /* channel blocks of about MM_MC product rows; batch groups of at least 8 panels */
     int64_t cb = MM_MC / kk < 1 ? 1 : MM_MC / kk < C ? MM_MC / kk : C, ncb = (C + cb - 1) / cb;
     int64_t bg = (8 * nr + YX - 1) / YX < B ? (8 * nr + YX - 1) / YX : B, nbg = (B + bg - 1) / bg;
@@ -1204,22 +1341,24 @@ static LLVMValueRef emit_col2im_product(Cg *c, const Kernel *k, int64_t *items, 
     LLVMValueRef n0 = LLVMBuildAdd(c->b, jb, LLVMBuildMul(c->b, p, ci(c, nr), ""), "n0");
     LLVMValueRef pmask[2], smask[2];
     ConvPart cols[2], pix[2];
+    MatCols bcols[2];
     for (int v = 0; v < 2; v++) {
         LLVMValueRef j0 = LLVMBuildAdd(c->b, n0, ci(c, v * c->vw), "");
         pmask[v] = below_mask(c, j0, ci(c, N));   /* b's columns */
         smask[v] = below_mask(c, j0, je);          /* the item's columns */
         if (im) cols[v] = gather_cols(c, mm, im, j0);
+        else bcols[v] = mat_cols(c, mb, j0);
         pix[v] = cols_col_part(c, img, cv, lane_indices(c, j0));
     }
     LLVMValueRef kb = loop_begin(c, &lkb, ci(c, 0), ci(c, nkb), "kb");
     LLVMValueRef kc0 = LLVMBuildMul(c->b, kb, ci(c, MM_KC), "kc0");
     LLVMValueRef kcl = imin(c, ci(c, MM_KC), LLVMBuildSub(c->b, ci(c, K), kc0, ""));
-    mm_pack(c, mm, im, bp, n0, kc0, kcl, cols, pmask, 2);
+    mm_pack(c, mm, im, bp, kc0, kcl, cols, mb, bcols, pmask, 2);
     LLVMValueRef first = nkb > 1 ? LLVMBuildICmp(c->b, LLVMIntEQ, kb, ci(c, 0), "first") : NULL;
     LLVMValueRef tile = loop_begin(c, &lm, ci(c, 0), nt, "tile");
     LLVMValueRef nomask[2] = {NULL, NULL};
-    mm_tile(c, mm, LLVMBuildAdd(c->b, r0, LLVMBuildMul(c->b, tile, ci(c, mr), ""), "i0"), n0, bp, kc0, kcl, first, nomask, 2,
-            (TileDst){acc, r0});
+    mm_tile(c, mm, LLVMBuildAdd(c->b, r0, LLVMBuildMul(c->b, tile, ci(c, mr), ""), "i0"), bp, kc0, kcl, first, nomask, 2,
+            (TileDst){.buf = acc, .row0 = r0});
     loop_end(c, &lm);
     loop_end(c, &lkb);
     /* add the panel into the image, row (c, ky, kx) by row */
@@ -1421,6 +1560,7 @@ static LLVMValueRef emit_copy(Cg *c, const Kernel *k, int64_t *items, int64_t *g
 {
     const Node *nd0 = &c->s->g->n[k->node];
     if (nd0->op == OP_COL2IM && c->s->folded[nd0->in[0]]) return emit_col2im_product(c, k, items, grain);
+    if (nd0->op == OP_SWAP01 && c->s->folded[sched_owner(c->s->g, nd0->in[0])]) return emit_matmul(c, k, items, grain);
     if (nd0->op == OP_IM2COL || nd0->op == OP_COL2IM) return emit_im2col(c, k, items, grain);
     if (nd0->op == OP_AVGPOOL || nd0->op == OP_UPSAMPLE || nd0->op == OP_PAD) return emit_spatial(c, k, items, grain);
     const Graph *g = c->s->g;

@@ -145,14 +145,18 @@ typedef struct {
     int64_t p_off[2], g_off[2], m_off[2], v_off[2], p_len[2];
     int64_t e_off;            /* G's weight average (p->ema), laid out as G's parameters; -1: none */
     char *folded;             /* nodes computed inside the kernel that reads them, never in
-                                 memory: IM2COLs whose products gather from the image, and
-                                 products that their COL2IM sums straight into its image */
+                                 memory: IM2COLs whose products gather from the image,
+                                 products that their COL2IM sums straight into its image or
+                                 their SWAP01 stores in its layout, and SWAP01s whose
+                                 products read their input in place */
     int d_loss, g_loss, d_real, d_fake, fake, sample, x, z;   /* node ids in g */
     int64_t flops;            /* per training iteration */
 } Schedule;
 
 /* Differentiates, lowers, simplifies and plans the program.  Consumes p->g. */
 Schedule *sched_build(Program *p);
+/* The node whose buffer node id uses: id itself, or what its reshapes view. */
+int sched_owner(const Graph *g, int id);
 /* Frees the schedule (not its graph, which the Program owns). */
 void sched_free(Schedule *s);
 /* One section (SEC_GFWD) computing outs[] from g's INPUT/PARAM nodes, for

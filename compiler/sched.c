@@ -12,7 +12,11 @@
  *   - an IM2COL read only by products (as their b) has no kernel and no
  *     buffer: the products gather from its image, which stays live for them;
  *     a product read only by a COL2IM is computed by the COL2IM's kernel,
- *     and its inputs stay live for that kernel.
+ *     and its inputs stay live for that kernel;
+ *   - a conv's product [Cout, B*OH*OW] read only by its SWAP01 to NCHW is
+ *     computed by the SWAP01's kernel, which stores it in NCHW directly; a
+ *     SWAP01 of NCHW into [C, B*H*W] read only by products that can read
+ *     that layout in place has no kernel and no buffer.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -64,32 +68,85 @@ static int owner(const Graph *g, int id)
     return id;
 }
 
-/* Nodes folded into the kernel that reads them (Schedule.folded): an
- * IM2COL whose users are all products reading it as b, which cg.c packs
- * panel by panel straight from the image; and a product whose only user is
- * a COL2IM, which cg.c computes inside the COL2IM's kernel, unless it is
- * one for the dot-product kernel (b transposed and not an IM2COL). */
+int sched_owner(const Graph *g, int id) { return owner(g, id); }
+
+/* Products that cg.c computes panel by panel (emit_matmul), not with the
+ * dot-product kernel (b transposed and not an IM2COL). */
+static int packs_panels(const Graph *g, const Node *nd)
+{
+    return nd->op == OP_MATMUL && (!nd->i[1] || g->n[nd->in[1]].op == OP_IM2COL);
+}
+
+/* The only user of node id, or -1 when it has none or several. */
+static int only_user(const Graph *g, const int *users, int id)
+{
+    if (users[id] != 1) return -1;
+    for (int u = id + 1; u < g->len; u++)
+        for (int k = 0; k < g->n[u].n_in; k++)
+            if (g->n[u].in[k] == id) return u;
+    return -1;
+}
+
+/* Product id's result goes only, maybe through one reshape to [M, ...], into
+ * a SWAP01 (a conv's [Cout, B*OH*OW] to NCHW), which can store it in place. */
+static int swap_stores(const Graph *g, const int *users, const char *root, int id)
+{
+    int u = only_user(g, users, id);
+    if (u >= 0 && g->n[u].op == OP_RESHAPE && !root[u] && g->n[u].shape.rank >= 2 && g->n[u].shape.d[0] == g->n[id].shape.d[0])
+        u = only_user(g, users, u);
+    return u >= 0 && g->n[u].op == OP_SWAP01;
+}
+
+/* Node id (a SWAP01 or a 2-d reshape of one) is read only by products that
+ * can read the swapped layout in place: as b of a panel product, or as an
+ * untransposed a. */
+static int swap_read_in_place(const Graph *g, const char *root, int id)
+{
+    for (int u = id + 1; u < g->len; u++) {
+        const Node *nd = &g->n[u];
+        for (int k = 0; k < nd->n_in; k++) {
+            if (nd->in[k] != id) continue;
+            if (nd->op == OP_RESHAPE && g->n[id].op == OP_SWAP01 && !root[u] && nd->shape.rank == 2 &&
+                nd->shape.d[0] == g->n[id].shape.d[0] && swap_read_in_place(g, root, u))
+                continue;
+            if (!packs_panels(g, nd) || nd->i[k]) return 0;   /* i[k]: ta or tb */
+        }
+    }
+    return 1;
+}
+
+/* Nodes folded into the kernel that reads them (Schedule.folded):
+ *   - an IM2COL whose users are all products reading it as b, which cg.c
+ *     packs panel by panel straight from the image;
+ *   - a panel product whose only user is a COL2IM, which cg.c computes
+ *     inside the COL2IM's kernel, or a SWAP01 (through a reshape), which
+ *     computes it writing each column to its place in the swapped layout;
+ *   - a SWAP01 read only by products that read its input in place (a conv
+ *     output gradient or a deconv input, NCHW, as [C, B*H*W]). */
 static char *find_folded(const Graph *g, const char *root)
 {
     char *fold = calloc((size_t)g->len + 1, 1);
     int *users = calloc((size_t)g->len + 1, sizeof *users);
     ir_assert(fold && users);
+    for (int id = 0; id < g->len; id++)
+        for (int k = 0; k < g->n[id].n_in; k++) users[g->n[id].in[k]]++;
     for (int id = 0; id < g->len; id++) {
         const Node *nd = &g->n[id];
-        fold[id] = nd->op == OP_IM2COL || (nd->op == OP_MATMUL && (!nd->i[1] || g->n[nd->in[1]].op == OP_IM2COL));
-        fold[id] &= !root[id];
-    }
-    for (int id = 0; id < g->len; id++) {
-        const Node *nd = &g->n[id];
-        for (int k = 0; k < nd->n_in; k++) {
-            const Node *in = &g->n[nd->in[k]];
-            users[nd->in[k]]++;
-            if (in->op == OP_IM2COL && (nd->op != OP_MATMUL || k != 1)) fold[nd->in[k]] = 0;
-            if (in->op == OP_MATMUL && nd->op != OP_COL2IM) fold[nd->in[k]] = 0;
+        if (root[id]) continue;
+        if (nd->op == OP_IM2COL) {
+            fold[id] = 1;
+            for (int u = id + 1; u < g->len; u++)
+                for (int k = 0; k < g->n[u].n_in; k++)
+                    if (g->n[u].in[k] == id && (g->n[u].op != OP_MATMUL || k != 1)) fold[id] = 0;
+        } else if (packs_panels(g, nd)) {
+            int u = only_user(g, users, id);
+            fold[id] = u >= 0 && (g->n[u].op == OP_COL2IM || swap_stores(g, users, root, id));
         }
     }
+    /* a SWAP01 that stores a product is that product's kernel, not read in place */
     for (int id = 0; id < g->len; id++)
-        if (g->n[id].op == OP_MATMUL && users[id] != 1) fold[id] = 0;
+        if (g->n[id].op == OP_SWAP01 && !root[id] && !fold[owner(g, g->n[id].in[0])])
+            fold[id] = swap_read_in_place(g, root, id);
     free(users);
     return fold;
 }
@@ -98,11 +155,11 @@ static char *find_folded(const Graph *g, const char *root)
 static void reads(const Schedule *s, int id, int t, int *last)
 {
     const Graph *g = s->g;
-    if (s->folded[id]) {
-        for (int k = 0; k < g->n[id].n_in; k++) reads(s, g->n[id].in[k], t, last);
+    int o = owner(g, id);
+    if (s->folded[o]) {
+        for (int k = 0; k < g->n[o].n_in; k++) reads(s, g->n[o].in[k], t, last);
         return;
     }
-    int o = owner(g, id);
     if (last[o] < t) last[o] = t;
 }
 
@@ -262,7 +319,8 @@ static void collect_params(Schedule *s)
 static int64_t node_flops(const Schedule *s, int id)
 {
     const Graph *g = s->g;
-    if (g->n[id].op == OP_COL2IM && s->folded[g->n[id].in[0]]) id = g->n[id].in[0];
+    if ((g->n[id].op == OP_COL2IM || g->n[id].op == OP_SWAP01) && s->folded[owner(g, g->n[id].in[0])])
+        id = owner(g, g->n[id].in[0]);
     const Node *nd = &g->n[id];
     if (nd->op != OP_MATMUL) return 0;
     const Shape a = g->n[nd->in[0]].shape;
@@ -499,14 +557,17 @@ void sched_print_grad(FILE *f, const Schedule *s)
     }
 }
 
-/* The folded inputs of node id, computed by its kernel. */
+/* The folded inputs of node id (seen through views), computed by its kernel. */
 static void print_folded(FILE *f, const Schedule *s, int id)
 {
-    for (int k = 0; k < s->g->n[id].n_in; k++) {
-        int in = s->g->n[id].in[k];
+    const Graph *g = s->g;
+    for (int k = 0; k < g->n[id].n_in; k++) {
+        int in = owner(g, g->n[id].in[k]);
         if (!s->folded[in]) continue;
-        fprintf(f, "       %s ", s->g->n[in].op == OP_IM2COL ? "packs b from" : "sums product");
-        ir_print_node(f, s->g, in);
+        Op op = g->n[in].op;
+        fprintf(f, "       %s ", op == OP_IM2COL ? "packs b from" : op == OP_SWAP01 ? "reads in place" :
+                                 g->n[id].op == OP_COL2IM ? "sums product" : "stores product");
+        ir_print_node(f, g, in);
         print_folded(f, s, in);
     }
 }

@@ -1125,6 +1125,81 @@ static void conv_product_cases(Op op)
     }
 }
 
+/* After check() a graph holds convolutions as sema lowers them and their
+ * gradients: every SWAP01 must be gone, folded into the products that read
+ * its input in place, or the kernel of the product it stores (which then
+ * has no buffer). */
+static void expect_swaps_folded(T *t, const char *v)
+{
+    Graph *g = t->g;
+    int outs[MAXN] = {0}, n = 0, swaps = 0, *users = calloc((size_t)g->len, sizeof *users);
+    if (!users) abort();
+    for (int id = 0; id < g->len; id++)
+        for (int k = 0; k < g->n[id].n_in; k++) users[g->n[id].in[k]]++;
+    for (int id = 0; id < g->len; id++)
+        if (!users[id]) outs[n++] = id;
+    Schedule *s = sched_graph(g, outs, n);
+    char err[200] = "";
+    for (int id = 0; id < g->len && !err[0]; id++) {
+        if (g->n[id].op != OP_SWAP01) continue;
+        int in = sched_owner(g, g->n[id].in[0]);
+        swaps++;
+        if (!s->folded[id] && !(g->n[in].op == OP_MATMUL && s->folded[in]))
+            snprintf(err, sizeof err, "%%%d swap01 is a copy", id);
+        else if (s->folded[id] ? s->off[id] >= 0 : s->off[in] >= 0)
+            snprintf(err, sizeof err, "%%%d has a buffer", s->folded[id] ? id : in);
+    }
+    if (!swaps) snprintf(err, sizeof err, "no swap01");
+    result(!err[0], labf("sched/swap01-folded/%s", v), err);
+    sched_free(s);
+    free(users);
+}
+
+/* Convolutions and deconvolutions exactly as sema lowers them, with the
+ * SWAP01 between [C, B*Y*X] and NCHW on each side, so that the products
+ * store and read NCHW in place: Y*X odd and not a multiple of the vector
+ * width (vectors straddle two images: split), a multiple of it
+ * (contiguous), below it (9, 1: lanes of several images, gathered and
+ * scattered), batch 1 and 3, more
+ * output channels than a register tile, and K = C*kh*kw above MM_KC with N
+ * above 256 (the stored layout re-read between k blocks). */
+static void nchw_cases(void)
+{
+    const struct { int64_t x[4]; int cv[5], co; } geo[] = {
+        {{3, 2, 9, 7}, {3, 3, 1, 1, 1}, 5},   {{1, 3, 8, 8}, {4, 4, 2, 1, 1}, 4},  {{3, 1, 8, 8}, {4, 4, 2, 1, 1}, 3},
+        {{2, 3, 4, 4}, {4, 4, 1, 0, 1}, 7},   {{3, 2, 7, 7}, {3, 3, 1, 1, 1}, 9},  {{2, 4, 16, 16}, {3, 3, 1, 1, 1}, 3},
+        {{3, 17, 20, 20}, {4, 4, 2, 1, 1}, 70}, {{1, 5, 11, 13}, {3, 3, 1, 0, 1}, 2}, {{3, 2, 5, 5}, {3, 3, 2, 1, 1}, 4},
+    };
+    for (size_t q = 0; q < sizeof geo / sizeof geo[0]; q++)
+        for (int de = 0; de < 2; de++) {
+            const int *cv = geo[q].cv;
+            Shape x = S4(geo[q].x[0], geo[q].x[1], geo[q].x[2], geo[q].x[3]);
+            int64_t B = x.d[0], Ci = x.d[1], co = geo[q].co, kk = cv[0] * cv[1];
+            int64_t Y = ir_conv_out(x.d[2], cv[0], cv[2], cv[3], cv[4]), X = ir_conv_out(x.d[3], cv[1], cv[2], cv[3], cv[4]);
+            char v[160];
+            snprintf(v, sizeof v, "%s/%s/k%dx%d/s%d/p%d/co%lld", de ? "deconv" : "conv", sstr(x), cv[0], cv[1], cv[2], cv[3],
+                     (long long)co);
+            ISOLATED(OP_SWAP01, labf("swap01/%s", v)) {
+                T *t = t_new();
+                Graph *g = t->g;
+                int y;
+                if (!de) {   /* NCHW x to NCHW y: swap01(reshape(w · im2col(x))) */
+                    int cols = must(g, ir_im2col(g, t_var(t, x, 0, 2, 1), cv, L));
+                    int p = must(g, ir_matmul(g, t_var(t, S2(co, Ci * kk), 0, 2, 1), cols, 0, 0, L));
+                    y = ir_un(g, OP_SWAP01, must(g, ir_reshape(g, p, S4(co, B, Y, X), L)), L);
+                } else {     /* NCHW [B, co, Y, X] to NCHW x: col2im(wᵀ · reshape(swap01(.))) */
+                    int a = ir_un(g, OP_SWAP01, t_var(t, S4(B, co, Y, X), 0, 2, 1), L);
+                    int am = must(g, ir_reshape(g, a, S2(co, B * Y * X), L));
+                    int p = must(g, ir_matmul(g, t_var(t, S2(co, Ci * kk), 0, 2, 1), am, 1, 0, L));
+                    y = must(g, ir_col2im(g, p, x, cv, L));
+                }
+                check(t, OP_SWAP01, y, v, Ci * kk * B * Y * X * co > 20000 ? GRAD | KERNEL : ALL, 1e-4);
+                expect_swaps_folded(t, v);
+                t_free(t);
+            }
+        }
+}
+
 static void spatial_cases(Op op)
 {
     struct { Shape x; int k; } c[] = {{S4(2, 3, 4, 6), 2}, {S4(1, 2, 6, 6), 3}, {S4(2, 1, 3, 5), 1},
@@ -1161,7 +1236,7 @@ static int op_cases(Op op)
     case OP_CONCAT: concat_cases(); return 1;
     case OP_SLICE: slice_cases(); return 1;
     case OP_TRANSPOSE: transpose_cases(); return 1;
-    case OP_SWAP01: swap01_cases(); return 1;
+    case OP_SWAP01: swap01_cases(); nchw_cases(); return 1;
     case OP_IM2COL: case OP_COL2IM: conv_cases(op); conv_product_cases(op); return 1;
     case OP_AVGPOOL: case OP_UPSAMPLE: case OP_PAD: spatial_cases(op); return 1;
     case OP_COUNT: break;
