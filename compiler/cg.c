@@ -46,6 +46,7 @@ typedef struct {
 
 typedef struct {
     const Schedule *s;
+    const Section *sec;    /* the section being emitted */
     LLVMContextRef cx;
     LLVMModuleRef m;
     LLVMBuilderRef b;
@@ -544,6 +545,12 @@ static LLVMValueRef csigmoid(Cg *c, LLVMValueRef x)
 
 /* ---------- elementwise groups ---------- */
 
+/* Where an elementwise loop is in the tensor [B, C, ...] it runs over: the
+ * flat index e and, when the loop knows them without dividing e (which
+ * would keep LLVM from vectorising it), the batch row b, the channel ch and
+ * the index q within the batch row; NULL: computed from e. */
+typedef struct { LLVMValueRef e, b, ch, q; } ElemAt;
+
 static LLVMValueRef dropmask(Cg *c, const Node *nd, int id, LLVMValueRef e)
 {
     LLVMValueRef seedf = load(c, c->s->scalars + GANRT_S_SEED, NULL);
@@ -559,11 +566,10 @@ static LLVMValueRef dropmask(Cg *c, const Node *nd, int id, LLVMValueRef e)
     return fsel(c, LLVMRealOLT, u, cf(c, nd->f[0]), cf(c, 0), cf(c, 1 / (1 - nd->f[0])));
 }
 
-/* Value of node `id` read from outside the group at flat index e of a
- * tensor of shape `big` (rows r, per-row index q). */
-static LLVMValueRef bcast_index(Cg *c, Shape big, MapMode m, LLVMValueRef e);
+static LLVMValueRef bcast_index(Cg *c, Shape big, MapMode m, const ElemAt *at);
 
-static LLVMValueRef input(Cg *c, int id, LLVMValueRef e)
+/* Value of node `id`, read from outside the group, at `at`. */
+static LLVMValueRef input(Cg *c, int id, const ElemAt *at)
 {
     const Graph *g = c->s->g;
     const Node *nd = &g->n[id];
@@ -571,18 +577,18 @@ static LLVMValueRef input(Cg *c, int id, LLVMValueRef e)
     if (nd->op == OP_BCAST) {   /* recomputed from its source, see sched.c inlined() */
         const Node *src = &g->n[nd->in[0]];
         return src->op == OP_CONST ? cf(c, src->f[0])
-                                   : load(c, c->s->off[nd->in[0]], bcast_index(c, nd->shape, (MapMode)nd->i[0], e));
+                                   : load(c, c->s->off[nd->in[0]], bcast_index(c, nd->shape, (MapMode)nd->i[0], at));
     }
     ir_assert(c->s->off[id] >= 0);
-    return load(c, c->s->off[id], e);
+    return load(c, c->s->off[id], at->e);
 }
 
-static LLVMValueRef elem_value(Cg *c, const Node *nd, int id, LLVMValueRef a, LLVMValueRef b, LLVMValueRef e)
+static LLVMValueRef elem_value(Cg *c, const Node *nd, int id, LLVMValueRef a, LLVMValueRef b, const ElemAt *at)
 {
     LLVMBuilderRef B = c->b;
     switch (nd->op) {
     case OP_CONST: return cf(c, nd->f[0]);
-    case OP_DROPMASK: return dropmask(c, nd, id, e);
+    case OP_DROPMASK: return dropmask(c, nd, id, at->e);
     case OP_ADD: return LLVMBuildFAdd(B, a, b, "add");
     case OP_SUB: return LLVMBuildFSub(B, a, b, "sub");
     case OP_MUL: return LLVMBuildFMul(B, a, b, "mul");
@@ -614,54 +620,92 @@ static LLVMValueRef elem_value(Cg *c, const Node *nd, int id, LLVMValueRef a, LL
     }
 }
 
-/* Index into the small tensor of a broadcast, for flat index e of big. */
-static LLVMValueRef bcast_index(Cg *c, Shape big, MapMode m, LLVMValueRef e)
+/* Index into the small tensor of a broadcast, at `at` in big. */
+static LLVMValueRef bcast_index(Cg *c, Shape big, MapMode m, const ElemAt *at)
 {
     int64_t n = ir_numel(big), per_row = big.rank ? n / big.d[0] : 1, sp = 1;
+    LLVMValueRef e = at->e;
     switch (m) {
     case MAP_SCALAR: return ci(c, 0);
-    case MAP_BATCH: return per_row == 1 ? ci(c, 0) : LLVMBuildURem(c->b, e, ci(c, per_row), "col");
-    case MAP_ROW: return LLVMBuildUDiv(c->b, e, ci(c, per_row), "row");
+    case MAP_BATCH: return per_row == 1 ? ci(c, 0) : at->q ? at->q : LLVMBuildURem(c->b, e, ci(c, per_row), "col");
+    case MAP_ROW: return at->b ? at->b : LLVMBuildUDiv(c->b, e, ci(c, per_row), "row");
     case MAP_CHANNEL:
+        if (big.rank < 2) return ci(c, 0);
+        if (at->ch) return at->ch;
         for (int k = 2; k < big.rank; k++) sp *= big.d[k];
-        return LLVMBuildURem(c->b, LLVMBuildUDiv(c->b, e, ci(c, sp), ""), ci(c, big.rank > 1 ? big.d[1] : 1), "ch");
+        return LLVMBuildURem(c->b, LLVMBuildUDiv(c->b, e, ci(c, sp), ""), ci(c, big.d[1]), "ch");
     }
     return ci(c, 0);
 }
 
-/* Rows of an elementwise iteration space: the batch when there is one. */
-static int64_t elem_rows(Shape s) { return s.rank >= 2 ? s.d[0] : 1; }
 
-static LLVMValueRef emit_elem(Cg *c, const Kernel *k, int64_t *items, int64_t *grain)
+/* The members of elementwise kernel k at `at`, storing those it writes to
+ * memory. */
+static void elem_members(Cg *c, const Kernel *k, const ElemAt *at)
 {
     const Graph *g = c->s->g;
-    Shape sh = g->n[k->members[0]].shape;
-    int any = 0;
-    for (int m = 0; m < k->n_members; m++) any |= k->out[m];
-    if (!any) return NULL;
-    int64_t rows = elem_rows(sh), inner = ir_numel(sh) / rows;
-    LLVMValueRef lo, hi;
-    kernel_begin(c, ir_ops[g->n[k->members[k->n_members - 1]].op].name, &lo, &hi);
-    Loop lr, li;
-    LLVMValueRef r = loop_begin(c, &lr, lo, hi, "row");
-    LLVMValueRef q = loop_begin(c, &li, ci(c, 0), ci(c, inner), "i");
-    LLVMValueRef e = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, r, ci(c, inner), ""), q, "e");
     LLVMValueRef *val = calloc((size_t)g->len, sizeof *val);
-    ir_assert(val);
+    char *member = calloc((size_t)g->len, 1);
+    ir_assert(val && member);
+    /* every input first: an output may take the buffer of an input that
+     * dies here (sched.c plan), so no load may follow a store */
+    for (int m = 0; m < k->n_members; m++) member[k->members[m]] = 1;
+    for (int m = 0; m < k->n_members; m++) {
+        const Node *nd = &g->n[k->members[m]];
+        for (int j = 0; j < nd->n_in && nd->op != OP_BCAST; j++)
+            if (!member[nd->in[j]] && !val[nd->in[j]]) val[nd->in[j]] = input(c, nd->in[j], at);
+    }
+    free(member);
     for (int m = 0; m < k->n_members; m++) {
         int id = k->members[m];
         const Node *nd = &g->n[id];
         LLVMValueRef a = NULL, b = NULL;
         if (nd->op == OP_BCAST) {
-            val[id] = input(c, id, e);
+            val[id] = input(c, id, at);
         } else {
-            if (nd->n_in > 0) a = val[nd->in[0]] ? val[nd->in[0]] : input(c, nd->in[0], e);
-            if (nd->n_in > 1) b = val[nd->in[1]] ? val[nd->in[1]] : input(c, nd->in[1], e);
-            val[id] = elem_value(c, nd, id, a, b, e);
+            if (nd->n_in > 0) a = val[nd->in[0]] ? val[nd->in[0]] : input(c, nd->in[0], at);
+            if (nd->n_in > 1) b = val[nd->in[1]] ? val[nd->in[1]] : input(c, nd->in[1], at);
+            val[id] = elem_value(c, nd, id, a, b, at);
         }
-        if (k->out[m]) store(c, val[id], c->s->off[id], e);
+        if (k->out[m]) store(c, val[id], c->s->off[id], at->e);
     }
     free(val);
+}
+
+/* An elementwise loop over rows of the batch, or over (batch, channel)
+ * planes when a member broadcasts per channel over planes of at least a
+ * vector: then what it loads per channel stays put in the inner loop. */
+static LLVMValueRef emit_elem(Cg *c, const Kernel *k, int64_t *items, int64_t *grain)
+{
+    const Graph *g = c->s->g;
+    Shape sh = g->n[k->members[0]].shape;
+    int any = 0, chan = 0;
+    int64_t sp = 1;
+    for (int d = 2; d < sh.rank; d++) sp *= sh.d[d];
+    for (int m = 0; m < k->n_members; m++) {
+        const Node *nd = &g->n[k->members[m]];
+        any |= k->out[m];
+        chan |= nd->op == OP_BCAST && nd->i[0] == MAP_CHANNEL && sh.rank >= 3 && sp >= c->vw;
+    }
+    if (!any) return NULL;
+    int64_t rows = sh.rank < 2 ? 1 : chan ? sh.d[0] * sh.d[1] : sh.d[0], inner = ir_numel(sh) / rows;
+    LLVMValueRef lo, hi;
+    kernel_begin(c, ir_ops[g->n[k->members[k->n_members - 1]].op].name, &lo, &hi);
+    Loop lr, li;
+    LLVMValueRef r = loop_begin(c, &lr, lo, hi, "row");
+    ElemAt at = {0};
+    if (chan) {
+        at.b = LLVMBuildUDiv(c->b, r, ci(c, sh.d[1]), "b");
+        at.ch = LLVMBuildURem(c->b, r, ci(c, sh.d[1]), "ch");
+    } else if (sh.rank >= 2) {
+        at.b = r;
+    }
+    LLVMValueRef q = loop_begin(c, &li, ci(c, 0), ci(c, inner), "i");
+    at.e = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, r, ci(c, inner), ""), q, "e");
+    if (chan) at.q = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, at.ch, ci(c, sp), ""), q, "");
+    else if (sh.rank >= 2) at.q = q;
+    if (sh.rank == 2) at.ch = q;
+    elem_members(c, k, &at);
     loop_end(c, &li);
     loop_end(c, &lr);
     kernel_end(c);
@@ -1237,6 +1281,41 @@ static void mm_pack(Cg *c, const Node *nd, const Node *im, LLVMValueRef bp, LLVM
     loop_end(c, &lp);
 }
 
+/* Kernel k's epilogue (see sched.c absorb_epilogues) over rows r0..r1-1 and
+ * columns n0..n1-1 of its product's result, stored as m (sw: a SWAP01's
+ * [B, M, P...], whose channels are the product's rows): a loop over each
+ * image's contiguous part of a row, which LLVM vectorises. */
+static void epilogue_block(Cg *c, const Kernel *k, Mat m, int sw, LLVMValueRef r0, LLVMValueRef r1, LLVMValueRef n0,
+                           LLVMValueRef n1)
+{
+    const Kernel *ek = &c->sec->k[k->epi - 1];
+    Loop lr, lb, lp;
+    LLVMValueRef r = loop_begin(c, &lr, r0, r1, "er");
+    ElemAt at = {0};
+    if (m.P == m.N) {
+        LLVMValueRef row = LLVMBuildMul(c->b, r, ci(c, m.N), "");
+        LLVMValueRef p = loop_begin(c, &lp, n0, n1, "ep");
+        at.e = LLVMBuildAdd(c->b, row, p, "e");
+        if (sw) at = (ElemAt){at.e, ci(c, 0), r, at.e};
+        else at = (ElemAt){at.e, r, p, p};
+        elem_members(c, ek, &at);
+        loop_end(c, &lp);
+    } else {
+        LLVMValueRef b0 = LLVMBuildUDiv(c->b, n0, ci(c, m.P), "");
+        LLVMValueRef b1 = LLVMBuildAdd(c->b, LLVMBuildUDiv(c->b, LLVMBuildSub(c->b, n1, ci(c, 1), ""), ci(c, m.P), ""), ci(c, 1), "");
+        LLVMValueRef b = loop_begin(c, &lb, b0, b1, "eb");
+        LLVMValueRef j0 = LLVMBuildMul(c->b, b, ci(c, m.P), "");
+        LLVMValueRef p0 = imax(c, LLVMBuildSub(c->b, n0, j0, ""), ci(c, 0)), p1 = imin(c, LLVMBuildSub(c->b, n1, j0, ""), ci(c, m.P));
+        LLVMValueRef row = LLVMBuildMul(c->b, LLVMBuildAdd(c->b, LLVMBuildMul(c->b, b, ci(c, m.R), ""), r, ""), ci(c, m.P), "");
+        LLVMValueRef p = loop_begin(c, &lp, p0, p1, "ep");
+        at = (ElemAt){LLVMBuildAdd(c->b, row, p, "e"), b, r, LLVMBuildAdd(c->b, LLVMBuildMul(c->b, r, ci(c, m.P), ""), p, "")};
+        elem_members(c, ek, &at);
+        loop_end(c, &lp);
+        loop_end(c, &lb);
+    }
+    loop_end(c, &lr);
+}
+
 /* NN products, and a·colsᵀ when cols is an IM2COL (packed from its image).
  * The kernel is the product's, or that of the SWAP01 that stores it. */
 static LLVMValueRef emit_matmul(Cg *c, const Kernel *k, int64_t *items, int64_t *grain)
@@ -1281,6 +1360,11 @@ static LLVMValueRef emit_matmul(Cg *c, const Kernel *k, int64_t *items, int64_t 
     mm_tile(c, nd, LLVMBuildMul(c->b, mbi, ci(c, c->mr), "i0"), bp, kc0, kcl, first, cmask, nv, dst);
     loop_end(c, &lm);
     loop_end(c, &lkb);
+    if (k->epi) {   /* the item's block of the result is final */
+        LLVMValueRef r0 = LLVMBuildMul(c->b, LLVMBuildMul(c->b, mc, ci(c, tiles_mc), ""), ci(c, c->mr), "");
+        LLVMValueRef r1 = imin(c, LLVMBuildAdd(c->b, r0, ci(c, tiles_mc * c->mr), ""), ci(c, M));
+        epilogue_block(c, k, dst.m, sw >= 0, r0, r1, n0, imin(c, LLVMBuildAdd(c->b, n0, ci(c, nr), ""), ci(c, N)));
+    }
     loop_end(c, &lt);
     kernel_end(c);
     *items = nnb * nmc;
@@ -1373,6 +1457,20 @@ static LLVMValueRef emit_col2im_product(Cg *c, const Kernel *k, int64_t *items, 
     }
     loop_end(c, &lr);
     loop_end(c, &lp);
+    if (k->epi) {   /* the item's planes are final */
+        Loop le;
+        ElemAt at;
+        at.b = loop_begin(c, &lz, b0, b1, "eb");
+        at.ch = loop_begin(c, &le, c0, c1, "ec");
+        LLVMValueRef base = LLVMBuildMul(c->b, LLVMBuildAdd(c->b, LLVMBuildMul(c->b, at.b, ci(c, C), ""), at.ch, ""), ci(c, HW), "");
+        LLVMValueRef eq = loop_begin(c, &lq, ci(c, 0), ci(c, HW), "eq");
+        at.e = LLVMBuildAdd(c->b, base, eq, "e");
+        at.q = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, at.ch, ci(c, HW), ""), eq, "");
+        elem_members(c, &c->sec->k[k->epi - 1], &at);
+        loop_end(c, &lq);
+        loop_end(c, &le);
+        loop_end(c, &lz);
+    }
     loop_end(c, &lt);
     kernel_end(c);
     *items = ncb * nbg;
@@ -1407,23 +1505,35 @@ static LLVMValueRef emit_reduce(Cg *c, const Kernel *k, int64_t *items, int64_t 
         break;
     }
     case MAP_SCALAR: case MAP_ROW: case MAP_CHANNEL: {
-        /* out[j] = sum over the elements mapped to j; items are j */
+        /* out[j] = sum over the elements mapped to j; items are j.  Each
+         * contiguous run is summed a vector at a time (the last masked) into
+         * vw lane sums, added up at the end in a fixed tree: vectorised, and
+         * the same order whatever the split. */
         int64_t J = ir_numel(nd->shape), sp = 1, B = as.rank ? as.d[0] : 1;
         for (int q = 2; q < as.rank; q++) sp *= as.d[q];
+        LLVMValueRef accp = LLVMBuildAlloca(c->b, c->vec, "acc");
         LLVMValueRef j = loop_begin(c, &l1, lo, hi, "j");
-        LLVMValueRef accp = at(c, oy, j);
-        tag(c, LLVMBuildStore(c->b, cf(c, 0), accp), oy);
+        LLVMBuildStore(c->b, LLVMConstNull(c->vec), accp);
         int64_t outer = nd->i[0] == MAP_CHANNEL ? B : 1;
         int64_t len = nd->i[0] == MAP_SCALAR ? n : nd->i[0] == MAP_ROW ? n / B : sp;
         LLVMValueRef o = loop_begin(c, &l2, ci(c, 0), ci(c, outer), "o");
         LLVMValueRef base = nd->i[0] == MAP_CHANNEL
             ? LLVMBuildMul(c->b, LLVMBuildAdd(c->b, LLVMBuildMul(c->b, o, ci(c, J), ""), j, ""), ci(c, sp), "")
             : LLVMBuildMul(c->b, j, ci(c, len), "");
-        LLVMValueRef q = loop_begin(c, &l3, ci(c, 0), ci(c, len), "q");
-        LLVMValueRef v = load(c, oa, LLVMBuildAdd(c->b, base, q, ""));
-        tag(c, LLVMBuildStore(c->b, LLVMBuildFAdd(c->b, tag(c, LLVMBuildLoad2(c->b, c->f32, accp, ""), oy), v, ""), accp), oy);
+        LLVMValueRef qv = loop_begin(c, &l3, ci(c, 0), ci(c, (len + c->vw - 1) / c->vw), "qv");
+        LLVMValueRef q = LLVMBuildMul(c->b, qv, ci(c, c->vw), "q");
+        LLVMValueRef v = vec_load_m(c, oa, at(c, oa, LLVMBuildAdd(c->b, base, q, "")),
+                                    len % c->vw ? below_mask(c, q, ci(c, len)) : NULL);
+        LLVMBuildStore(c->b, LLVMBuildFAdd(c->b, LLVMBuildLoad2(c->b, c->vec, accp, ""), v, ""), accp);
         loop_end(c, &l3);
         loop_end(c, &l2);
+        LLVMValueRef sum = LLVMBuildLoad2(c->b, c->vec, accp, "");
+        for (int w = c->vw / 2; w >= 1; w /= 2) {
+            LLVMValueRef idx[64];
+            for (int l = 0; l < c->vw; l++) idx[l] = ci32(c, l < w ? l + w : l);
+            sum = LLVMBuildFAdd(c->b, sum, LLVMBuildShuffleVector(c->b, sum, LLVMGetUndef(c->vec), LLVMConstVector(idx, (unsigned)c->vw), ""), "");
+        }
+        store(c, LLVMBuildExtractElement(c->b, sum, ci32(c, 0), ""), oy, j);
         loop_end(c, &l1);
         *items = J; *grain = 1;   /* each output sums its own terms in a fixed order: any split is exact */
         break;
@@ -1679,7 +1789,7 @@ static LLVMValueRef emit_opt(Cg *c, const Kernel *k, int64_t *items, int64_t *gr
 
 static void emit_section(Cg *c, int q, const char *name)
 {
-    const Section *sec = &c->s->sec[q];
+    const Section *sec = c->sec = &c->s->sec[q];
     LLVMValueRef *fns = malloc(((size_t)sec->n + 1) * sizeof *fns);
     int64_t *items = malloc(((size_t)sec->n + 1) * sizeof *items), *grain = malloc(((size_t)sec->n + 1) * sizeof *grain);
     ir_assert(fns && items && grain);
@@ -1687,7 +1797,7 @@ static void emit_section(Cg *c, int q, const char *name)
         const Kernel *kn = &sec->k[k];
         fns[k] = NULL;
         switch (kn->kind) {
-        case KN_ELEM: fns[k] = emit_elem(c, kn, &items[k], &grain[k]); break;
+        case KN_ELEM: fns[k] = kn->absorbed ? NULL : emit_elem(c, kn, &items[k], &grain[k]); break;
         case KN_MATMUL: fns[k] = emit_matmul(c, kn, &items[k], &grain[k]); break;
         case KN_REDUCE: fns[k] = emit_reduce(c, kn, &items[k], &grain[k]); break;
         case KN_COPY: fns[k] = emit_copy(c, kn, &items[k], &grain[k]); break;

@@ -123,6 +123,10 @@ typedef struct {
     int net;           /* ADAM/SGD: which network */
     int64_t dst;       /* GRADCOPY/STORE: destination offset */
     int64_t len;       /* GRADCOPY: floats */
+    int epi;           /* MATMUL/COPY of a panel product: 1 + index of the ELEM kernel
+                          it runs as its epilogue, on each block of its result as the
+                          block is finished; 0: none */
+    char absorbed;     /* ELEM: run as the epilogue of the kernel before it */
 } Kernel;
 
 enum { SEC_GFWD, SEC_DSTEP, SEC_GSTEP, SEC_SAMPLE, SEC_COUNT };

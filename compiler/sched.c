@@ -163,6 +163,45 @@ static void reads(const Schedule *s, int id, int t, int *last)
     if (last[o] < t) last[o] = t;
 }
 
+/* The node whose buffer kernel k writes when k computes a panel product
+ * block by block (cg.c's emit_matmul, or emit_col2im_product summing it into
+ * an image), else -1. */
+static int panel_result(const Schedule *s, const Kernel *k)
+{
+    const Graph *g = s->g;
+    if (k->node < 0) return -1;
+    const Node *nd = &g->n[k->node];
+    if (k->kind == KN_MATMUL) return packs_panels(g, nd) ? k->node : -1;
+    if (k->kind != KN_COPY) return -1;
+    if (nd->op == OP_COL2IM && s->folded[nd->in[0]]) return k->node;
+    if (nd->op == OP_SWAP01 && s->folded[owner(g, nd->in[0])]) return k->node;
+    return -1;
+}
+
+/* An elementwise kernel right after a panel product, over the product's
+ * result (a bias, a batchnorm's scale and shift, an activation or its
+ * derivative), runs as the product's epilogue: on each block of the result
+ * as soon as the block is finished, while it is in cache, instead of in a
+ * pass of its own over memory. */
+static void absorb_epilogues(Schedule *s, Section *sec)
+{
+    const Graph *g = s->g;
+    for (int q = 0; q + 1 < sec->n; q++) {
+        Kernel *k = &sec->k[q], *e = &sec->k[q + 1];
+        int r = panel_result(s, k), reads = 0, any = 0;
+        if (r < 0 || e->kind != KN_ELEM || !ir_shape_eq(g->n[e->members[0]].shape, g->n[r].shape)) continue;
+        for (int m = 0; m < e->n_members; m++) {
+            const Node *nd = &g->n[e->members[m]];
+            any |= e->out[m];
+            for (int j = 0; j < nd->n_in; j++) reads |= owner(g, nd->in[j]) == r;
+        }
+        if (!reads || !any) continue;
+        k->epi = q + 2;
+        e->absorbed = 1;
+        q++;
+    }
+}
+
 /* Splits the nodes of one section into kernels: runs of fusible nodes of one
  * shape become one loop; everything else is a kernel of its own. */
 static void build_section(Schedule *s, Section *sec, const char *in_sec, const char *root)
@@ -215,9 +254,39 @@ static void build_section(Schedule *s, Section *sec, const char *in_sec, const c
         }
     }
     free(users);
+    absorb_epilogues(s, sec);
 }
 
 typedef struct { int64_t off, size; int end; } Block;
+
+/* Pairs each output of elementwise kernel k with an input of its shape that
+ * it may overwrite in place, if that input dies at k (plan decides): every
+ * element is read before it is written (cg.c elem_members loads all inputs
+ * first).  An epilogue (only: the panel product's result `only`, which
+ * its product writes but does not read) may overwrite only that. */
+static void pair_in_place(const Schedule *s, const Kernel *k, int only, int *pair)
+{
+    const Graph *g = s->g;
+    int taken[64], n_taken = 0;
+    for (int m = 0; m < k->n_members; m++) {
+        int y = k->members[m];
+        if (!k->out[m]) continue;
+        for (int j = 0; j < k->n_members && pair[y] < 0; j++) {
+            const Node *nd = &g->n[k->members[j]];
+            for (int i = 0; i < nd->n_in && nd->op != OP_BCAST && pair[y] < 0; i++) {
+                int x = owner(g, nd->in[i]), used = 0;
+                if (inlined(&g->n[x]) || g->n[x].op == OP_INPUT || g->n[x].op == OP_PARAM ||
+                    ir_numel(g->n[x].shape) != ir_numel(g->n[y].shape) || (only >= 0 && x != only))
+                    continue;
+                for (int q = 0; q < k->n_members; q++) used |= k->members[q] == x;
+                for (int q = 0; q < n_taken; q++) used |= taken[q] == x;
+                if (used || n_taken == 64) continue;
+                pair[y] = x;
+                taken[n_taken++] = x;
+            }
+        }
+    }
+}
 
 /* Interval first-fit over one timeline of kernels; nodes in `def` order. */
 static int64_t place(Block *live, int *n_live, int64_t base, int64_t size, int start, int end)
@@ -246,13 +315,16 @@ static int64_t plan(Schedule *s, const int *secs, int n_secs, int64_t base, cons
 {
     Graph *g = s->g;
     int *def = malloc((size_t)g->len * sizeof *def), *last = malloc((size_t)g->len * sizeof *last);
-    ir_assert(def && last);
-    for (int id = 0; id < g->len; id++) def[id] = last[id] = -1;
+    int *pair = malloc((size_t)g->len * sizeof *pair);
+    ir_assert(def && last && pair);
+    for (int id = 0; id < g->len; id++) def[id] = last[id] = pair[id] = -1;
     int t = 0;
     for (int q = 0; q < n_secs; q++) {
         Section *sec = &s->sec[secs[q]];
         for (int kk = 0; kk < sec->n; kk++, t++) {
             Kernel *k = &sec->k[kk];
+            if (k->absorbed) t--;   /* runs inside the kernel before it: at its time */
+            if (k->kind == KN_ELEM) pair_in_place(s, k, k->absorbed ? panel_result(s, &sec->k[kk - 1]) : -1, pair);
             int one[1] = {k->node};
             int *ms = k->kind == KN_ELEM ? k->members : one;
             int nm = k->kind == KN_ELEM ? k->n_members : (k->node >= 0 ? 1 : 0);
@@ -290,10 +362,19 @@ static int64_t plan(Schedule *s, const int *secs, int n_secs, int64_t base, cons
         for (int id = 0; id < g->len; id++) {
             if (def[id] != tt || pinned[id] || s->off[id] >= 0) continue;
             int64_t size = align_up(ir_numel(g->n[id].shape) ? ir_numel(g->n[id].shape) : 1);
+            int x = pair[id] >= 0 ? owner(g, pair[id]) : -1, b = -1;
+            if (x >= 0 && last[x] == tt && s->off[x] >= base)   /* x dies here: id takes its buffer */
+                for (int j = 0; j < n_live && b < 0; j++)
+                    if (live[j].off == s->off[x] && live[j].size == size && live[j].end == tt) b = j;
+            if (b >= 0) {
+                s->off[id] = live[b].off;
+                live[b].end = last[id];
+                continue;
+            }
             s->off[id] = place(live, &n_live, base, size, def[id], last[id]);
             if (s->off[id] + size > top) top = s->off[id] + size;
         }
-    free(def); free(last); free(live);
+    free(def); free(last); free(live); free(pair);
     return top;
 }
 
@@ -582,6 +663,7 @@ void sched_print(FILE *f, const Schedule *s)
         for (int k = 0; k < s->sec[q].n; k++) {
             const Kernel *kk = &s->sec[q].k[k];
             fprintf(f, " kernel %d %s", k, kn[kk->kind]);
+            if (kk->absorbed) fprintf(f, ", epilogue of kernel %d", k - 1);
             if (kk->kind == KN_ADAM || kk->kind == KN_SGD) fprintf(f, " %s, %lld floats", kk->net ? "D" : "G", (long long)s->p_len[kk->net]);
             if (kk->kind == KN_GRADCOPY || kk->kind == KN_STORE) fprintf(f, " %%%d -> @%lld", kk->node, (long long)kk->dst);
             fprintf(f, "\n");

@@ -1200,6 +1200,103 @@ static void nchw_cases(void)
         }
 }
 
+/* What a product's epilogue computes over its result y (a bias, batchnorm's
+ * scale and shift, an activation, a residual): every kind of broadcast and
+ * another tensor of y's shape, with an intermediate used twice. */
+static int epilogue_chain(T *t, int y)
+{
+    Graph *g = t->g;
+    Shape s = g->n[y].shape;
+    int h = ir_bin(g, OP_ADD, y, ir_bcast(g, t_var(t, small_of(s, MAP_CHANNEL), 0, 2, 1), s, MAP_CHANNEL, L), L);
+    int k = ir_bin(g, OP_MUL, h, ir_bcast(g, t_var(t, small_of(s, MAP_ROW), 0.5, 1.5, 1), s, MAP_ROW, L), L);
+    k = ir_bin(g, OP_ADD, k, ir_bcast(g, t_var(t, small_of(s, MAP_BATCH), 0, 2, 1), s, MAP_BATCH, L), L);
+    k = ir_bin(g, OP_SUB, un_f(g, OP_LRELU, k, 0.2), ir_bcast(g, t_var(t, S0, 0, 2, 1), s, MAP_SCALAR, L), L);
+    return ir_bin(g, OP_ADD, ir_bin(g, OP_MUL, k, t_var(t, s, 0, 2, 1), L), un_f(g, OP_LRELU, h, 0.1), L);
+}
+
+/* The elementwise kernel after the product that computes y must run as the
+ * product's epilogue (sched.c absorb_epilogues). */
+static void expect_epilogue(T *t, int out, const char *v)
+{
+    Schedule *s = sched_graph(t->g, &out, 1);
+    const Section *sec = &s->sec[SEC_GFWD];
+    int absorbed = 0;
+    for (int k = 0; k < sec->n; k++) absorbed += sec->k[k].absorbed && k > 0 && sec->k[k - 1].epi == k + 1;
+    result(absorbed == 1, labf("sched/epilogue/%s", v), absorbed == 1 ? "" : "no elementwise kernel runs as an epilogue");
+    sched_free(s);
+}
+
+/* Products whose result an elementwise chain reads, compiled with the chain
+ * as their epilogue: a plain product (rows: the batch; K above MM_KC: the
+ * epilogue after the last k block; M and N not multiples of the tile), a
+ * convolution storing NCHW through its SWAP01 (images straddling vectors,
+ * smaller than one, several k blocks, a batch of one image) and a deconvolution summing into
+ * its image (col2im). */
+static void epilogue_cases(void)
+{
+    const struct { int64_t m, k, n; } mm[] = {{5, 300, 37}, {70, 40, 45}, {1, 3, 16}};
+    for (size_t q = 0; q < sizeof mm / sizeof mm[0]; q++) {
+        char v[100];
+        snprintf(v, sizeof v, "matmul/%lldx%lldx%lld", (long long)mm[q].m, (long long)mm[q].k, (long long)mm[q].n);
+        ISOLATED(OP_MATMUL, labf("epilogue/%s", v)) {
+            T *t = t_new();
+            int p = must(t->g, ir_matmul(t->g, t_var(t, S2(mm[q].m, mm[q].k), 0, 2, 1), t_var(t, S2(mm[q].k, mm[q].n), 0, 2, 1), 0, 0, L));
+            int y = epilogue_chain(t, p);
+            expect_epilogue(t, y, v);
+            check(t, OP_MATMUL, y, labf("epilogue/%s", v), mm[q].m * mm[q].k * mm[q].n > 20000 ? GRAD | KERNEL : ALL, 1e-4);
+            t_free(t);
+        }
+    }
+    /* an elementwise kernel whose first output takes the buffer of the
+     * input that dies there, which its second output reads after */
+    ISOLATED(OP_MATMUL, "epilogue/in-place") {
+        T *t = t_new();
+        Graph *g = t->g;
+        int x = must(g, ir_matmul(g, t_var(t, S2(6, 9), 0, 2, 1), t_var(t, S2(9, 37), 0, 2, 1), 0, 0, L));
+        int r0 = ir_reduce(g, x, MAP_SCALAR, L);
+        int y1 = ir_un(g, OP_NEG, x, L), y2 = ir_bin(g, OP_ADD, ir_bin(g, OP_MUL, x, y1, L), x, L);
+        int y = ir_bin(g, OP_ADD, ir_reduce(g, y1, MAP_ROW, L), ir_reduce(g, y2, MAP_ROW, L), L);
+        y = ir_bin(g, OP_ADD, y, ir_bcast(g, r0, S1(6), MAP_SCALAR, L), L);
+        Schedule *s = sched_graph(g, &y, 1);
+        result(s->off[y1] == s->off[x], "sched/in-place/output-takes-dying-input", "y1 has a buffer of its own");
+        sched_free(s);
+        check(t, OP_MATMUL, y, "epilogue/in-place", KERNEL, 1e-4);
+        t_free(t);
+    }
+    const struct { int64_t x[4]; int cv[5], co; } geo[] = {
+        {{3, 2, 9, 7}, {3, 3, 1, 1, 1}, 5}, {{2, 3, 4, 4}, {4, 4, 1, 0, 1}, 7}, {{3, 17, 20, 20}, {4, 4, 2, 1, 1}, 9},
+        {{2, 4, 16, 16}, {3, 3, 1, 1, 1}, 3}, {{1, 3, 8, 8}, {4, 4, 2, 1, 1}, 4},
+    };
+    for (size_t q = 0; q < sizeof geo / sizeof geo[0]; q++)
+        for (int de = 0; de < 2; de++) {
+            const int *cv = geo[q].cv;
+            Shape x = S4(geo[q].x[0], geo[q].x[1], geo[q].x[2], geo[q].x[3]);
+            int64_t B = x.d[0], Ci = x.d[1], co = geo[q].co, kk = cv[0] * cv[1];
+            int64_t Y = ir_conv_out(x.d[2], cv[0], cv[2], cv[3], cv[4]), X = ir_conv_out(x.d[3], cv[1], cv[2], cv[3], cv[4]);
+            char v[160];
+            snprintf(v, sizeof v, "%s/%s/k%dx%d/s%d/p%d/co%lld", de ? "deconv" : "conv", sstr(x), cv[0], cv[1], cv[2], cv[3],
+                     (long long)co);
+            ISOLATED(OP_MATMUL, labf("epilogue/%s", v)) {
+                T *t = t_new();
+                Graph *g = t->g;
+                int y;
+                if (!de) {
+                    int cols = must(g, ir_im2col(g, t_var(t, x, 0, 2, 1), cv, L));
+                    int p = must(g, ir_matmul(g, t_var(t, S2(co, Ci * kk), 0, 2, 1), cols, 0, 0, L));
+                    y = ir_un(g, OP_SWAP01, must(g, ir_reshape(g, p, S4(co, B, Y, X), L)), L);
+                } else {
+                    int a = ir_un(g, OP_SWAP01, t_var(t, S4(B, co, Y, X), 0, 2, 1), L);
+                    int am = must(g, ir_reshape(g, a, S2(co, B * Y * X), L));
+                    y = must(g, ir_col2im(g, must(g, ir_matmul(g, t_var(t, S2(co, Ci * kk), 0, 2, 1), am, 1, 0, L)), x, cv, L));
+                }
+                y = epilogue_chain(t, y);
+                expect_epilogue(t, y, v);
+                check(t, OP_MATMUL, y, labf("epilogue/%s", v), Ci * kk * B * Y * X * co > 20000 ? GRAD | KERNEL : ALL, 1e-4);
+                t_free(t);
+            }
+        }
+}
+
 static void spatial_cases(Op op)
 {
     struct { Shape x; int k; } c[] = {{S4(2, 3, 4, 6), 2}, {S4(1, 2, 6, 6), 3}, {S4(2, 1, 3, 5), 1},
@@ -1231,7 +1328,7 @@ static int op_cases(Op op)
         elem_cases(op);
         return 1;
     case OP_BCAST: case OP_REDUCE: bcast_reduce_cases(op); return 1;
-    case OP_MATMUL: matmul_cases(); return 1;
+    case OP_MATMUL: matmul_cases(); epilogue_cases(); return 1;
     case OP_RESHAPE: reshape_cases(); return 1;
     case OP_CONCAT: concat_cases(); return 1;
     case OP_SLICE: slice_cases(); return 1;
