@@ -5,6 +5,8 @@
 # Prints a table and writes it to bench/results.md.
 #   MODELS="mlp"  ROUNDS=3  STEPS=N  THREADS=$(nproc)   override the defaults
 #   (steps timed per run: mlp 30, dcgan28 20, dcgan64 5 unless STEPS is set)
+# Both sides train on one fixed random batch as the real data (torch_ref.py;
+# ganc: bench --synthetic), so peak memory compares the training alone.
 # After timing, each model is trained for a few steps and its checkpoint's
 # generator is loaded into the PyTorch model: the samples for the same noise
 # must agree (bench/torch_check.py).
@@ -41,7 +43,7 @@ for m in $models; do
     case $m in mlp) steps=${STEPS:-30} ;; dcgan28) steps=${STEPS:-20} ;; *) steps=${STEPS:-5} ;; esac
     : > "$tmp/$m.g"; : > "$tmp/$m.t"; : > "$tmp/$m.r"
     for r in $(seq "$rounds"); do
-        /usr/bin/time -v "$tmp/$m" bench --steps "$steps" --threads "$threads" >"$tmp/out" 2>"$tmp/tv" || { cat "$tmp/out" "$tmp/tv"; exit 1; }
+        /usr/bin/time -v "$tmp/$m" bench --synthetic --steps "$steps" --threads "$threads" >"$tmp/out" 2>"$tmp/tv" || { cat "$tmp/out" "$tmp/tv"; exit 1; }
         g=$(sed -n 's/.*median_ms_per_step=\([0-9.]*\).*/\1/p' "$tmp/out"); rss_mb "$tmp/tv" >> "$tmp/$m.gr"; echo >> "$tmp/$m.gr"
         /usr/bin/time -v $py bench/torch_ref.py "$m" 64 "$steps" "$threads" >"$tmp/out" 2>"$tmp/tv" || { cat "$tmp/out" "$tmp/tv"; exit 1; }
         t=$(sed -n 's/.*median_ms_per_step=\([0-9.]*\).*/\1/p' "$tmp/out"); rss_mb "$tmp/tv" >> "$tmp/$m.tr"; echo >> "$tmp/$m.tr"
@@ -72,6 +74,7 @@ printf '%s' "$table"
     echo "Ceiling: $ceiling GFLOP/s (bench/peak.py: 2048^3 sgemm on OpenBLAS, same run)."
     echo "PyTorch $($py -c 'import torch; print(torch.__version__)') in its best configuration: OpenBLAS (libopenblas0-pthread) with OPENBLAS_NUM_THREADS=1 and OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-auto}, torch.set_num_threads($threads)."
     echo "GFLOP/s counts the matrix products ganc executes per step (\`PROG info\`: flops_per_step)."
+    echo "Both train on one fixed batch of uniform noise as the real data, as bench/torch_ref.py does (\`PROG bench --synthetic\`): neither holds a data set in memory."
     echo
     printf '%s' "$table"
     echo

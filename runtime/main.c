@@ -4,7 +4,7 @@
  *   prog sample --ckpt FILE [-n N] [-o OUT] [--seed S] [--threads T] [--noise FILE] [--no-ema]
  *   prog eval   --ckpt FILE [-n N] [--seed S] [--threads T] [--data PATH] [--no-ema]
  *   prog info
- *   prog bench  [--steps N] [--threads T] [--seed S] [--data PATH]
+ *   prog bench  [--steps N] [--threads T] [--seed S] [--data PATH | --synthetic]
  *
  * Options take their value as the next argument or after '='.  `--help`
  * (or -h) on the program or a command prints usage on stdout and exits 0;
@@ -20,7 +20,7 @@
 
 enum { TRAIN = 1, SAMPLE = 2, EVAL = 4, INFO = 8, BENCH = 16 };
 #define NCMDS 5
-enum { O_STEPS, O_OUT, O_SEED, O_THREADS, O_DATA, O_RESUME, O_CKPT, O_N, O_NOISE, O_NO_EMA };
+enum { O_STEPS, O_OUT, O_SEED, O_THREADS, O_DATA, O_RESUME, O_CKPT, O_N, O_NOISE, O_NO_EMA, O_SYNTHETIC };
 static const struct {
     const char *lng, *shrt, *arg, *help;
     int cmds;
@@ -35,6 +35,9 @@ static const struct {
     [O_N] = {"--num", "-n", "N", "number of samples (sample: 64; eval: 2500, images 1000)", SAMPLE | EVAL},
     [O_NOISE] = {"--noise", NULL, "FILE", "noise rows to use: raw little-endian float32, N x noise size", SAMPLE},
     [O_NO_EMA] = {"--no-ema", NULL, NULL, "use G's trained weights, not their moving average (`ema G ...`)", SAMPLE | EVAL},
+    [O_SYNTHETIC] = {"--synthetic", NULL, NULL,
+                     "one fixed batch of uniform noise in [-1, 1] as the real data (as bench/torch_ref.py does), no data set loaded",
+                     BENCH},
 };
 #define NOPTS (int)(sizeof opts / sizeof opts[0])
 static const struct {
@@ -125,6 +128,7 @@ static void parse(int cmd, int argc, char **argv, GanrtOpts *o)
         case O_N: o->n = number(cmd, "-n", v, 1, 10000000); o->have_n = 1; break;
         case O_NOISE: o->noise = v; break;
         case O_NO_EMA: o->no_ema = 1; break;
+        case O_SYNTHETIC: o->synthetic = 1; break;
         }
     }
     if ((cmd & (SAMPLE | EVAL)) && !o->ckpt) bad_usage(cmd, "%s needs --ckpt FILE", cmd == SAMPLE ? "sample" : "eval");

@@ -125,7 +125,7 @@ int ganrt_is_image(const GanrtModel *m);
 typedef struct GanrtOpts {
     int64_t steps, n;
     uint64_t seed;
-    int have_seed, have_n, threads, resume, no_ema;
+    int have_seed, have_n, threads, resume, no_ema, synthetic;
     const char *out, *data, *ckpt, *noise;
 } GanrtOpts;
 int ganrt_cmd_train(const GanrtModel *m, const GanrtOpts *o);

@@ -51,6 +51,7 @@ typedef struct {
     double t0, last_print;
     float d_loss, g_loss, d_real, d_fake;
     int tty;
+    int synthetic;   /* bench --synthetic: x stays the batch it was given */
 } Run;
 
 static void init_tensors(Run *r)
@@ -237,7 +238,7 @@ static void iteration(Run *r)
     const GanrtModel *m = r->m;
     for (int c = 0; c < m->n_critic; c++) {
         ganrt_fill_noise(m, &r->st.rng, r->arena + m->z_offset, m->batch);
-        ganrt_data_batch(&r->data, &r->st.rng, r->arena + m->x_offset, m->batch);
+        if (!r->synthetic) ganrt_data_batch(&r->data, &r->st.rng, r->arena + m->x_offset, m->batch);
         set_scalars(r);
         uint32_t seed = (uint32_t)(ganrt_rng_next(&r->st.rng) >> 32);
         memcpy(&r->sc[GANRT_S_SEED], &seed, sizeof seed);
@@ -330,13 +331,21 @@ int ganrt_cmd_bench(const GanrtModel *m, const GanrtOpts *o)
 {
     Run r = {.m = m, .last_ckpt = -1, .last_sample = -1};
     int64_t n = o->steps > 0 ? o->steps : 30;
-    ganrt_data_open(&r.data, m, o->data);
-    ganrt_data_seek(&r.data, o->seed, 0, 0);
+    r.synthetic = o->synthetic;
+    if (!r.synthetic) {
+        ganrt_data_open(&r.data, m, o->data);
+        ganrt_data_seek(&r.data, o->seed, 0, 0);
+    }
     r.arena = ganrt_arena_alloc(m);
     r.sc = r.arena + m->scalars_offset;
     r.st.seed = o->seed;
     ganrt_rng_seed(&r.st.rng, r.st.seed, GANRT_STREAM_TRAIN);
     init_tensors(&r);
+    if (r.synthetic) {
+        int64_t len = m->batch;
+        for (int k = 0; k < m->data_rank; k++) len *= m->data_dim[k];
+        for (int64_t i = 0; i < len; i++) r.arena[m->x_offset + i] = (float)(2 * ganrt_rng_uniform(&r.st.rng) - 1);
+    }
     double *t = ganrt_xmalloc((size_t)n * sizeof *t);
     for (int k = 0; k < 3; k++) iteration(&r);   /* warm-up: caches, pages, threads */
     for (int64_t k = 0; k < n; k++) {
@@ -348,7 +357,7 @@ int ganrt_cmd_bench(const GanrtModel *m, const GanrtOpts *o)
     printf("%s batch=%d threads=%d steps=%lld median_ms_per_step=%.3f min=%.3f max=%.3f\n", m->name, m->batch,
            ganrt_pool_threads(), (long long)n, 1e3 * t[n / 2], 1e3 * t[0], 1e3 * t[n - 1]);
     free(t);
-    ganrt_data_close(&r.data);
+    if (!r.synthetic) ganrt_data_close(&r.data);
     free(r.arena);
     return 0;
 }

@@ -51,6 +51,8 @@ clean "idx: train 300 steps" 0 $I train --out "$t/i" --steps 300
 clean "idx: resume to 400" 0 $I train --out "$t/i" --steps 400 --resume
 clean "idx: sample" 0 $I sample --ckpt "$t/i/last.ckpt" -n 10 -o "$t/s.png"
 clean "idx: eval" 0 $I eval --ckpt "$t/i/last.ckpt"
+clean "idx: bench --synthetic loads no data set" 0 $I bench --steps 3 --synthetic --data "$t/missing.gz"
+clean "idx: bench on a missing data file is an error" 1 $I bench --steps 3 --data "$t/missing.gz"
 G=$t/r/last.ckpt
 head -c 3000 "$G" >"$t/cut.ckpt"
 { head -c 8 "$G"; head -c 5000 /dev/urandom; } >"$t/noise.ckpt"
