@@ -70,7 +70,11 @@ typedef struct {
     /* State updates made by a training step (batchnorm running statistics):
      * after the section that computes `stat`, buffer `dst` (a PARAM node with
      * i[2] = 1) takes the value of `src`. */
-    struct Assign { int dst, src, stat; } *assign;
+    /* state updates: dst := src after the section that computes stat, or
+     * (sec >= 0) after section sec: a D instance's batchnorm updates belong
+     * to the step whose objective statement made the instance, even when
+     * simplify merges it with an instance of the other step */
+    struct Assign { int dst, src, stat, sec; } *assign;
     int n_assign;
 } Program;
 

@@ -257,7 +257,24 @@ static void build_section(Schedule *s, Section *sec, const char *in_sec, const c
     absorb_epilogues(s, sec);
 }
 
-typedef struct { int64_t off, size; int end; } Block;
+/* A buffer's place and when it is busy: from start to end, except in the
+ * open interval (gap_lo, gap_hi) (none when gap_hi <= gap_lo + 1), when its
+ * value is dead: a node that the D step and the G step both compute is
+ * recomputed in the G step, so between its last use in the D step and the
+ * G step's kernel that writes it again its buffer is free. */
+typedef struct { int64_t off, size; int start, end, gap_lo, gap_hi; } Block;
+
+static int in_gap(const Block *b, int t) { return b->gap_lo < t && t < b->gap_hi; }
+
+/* Whether a and b are busy at some common time. */
+static int busy_together(const Block *a, const Block *b)
+{
+    int lo = a->start > b->start ? a->start : b->start, hi = a->end < b->end ? a->end : b->end;
+    int cand[6] = {lo, hi, a->gap_lo, a->gap_hi, b->gap_lo, b->gap_hi};
+    for (int k = 0; k < 6; k++)
+        if (cand[k] >= lo && cand[k] <= hi && !in_gap(a, cand[k]) && !in_gap(b, cand[k])) return 1;
+    return 0;
+}
 
 /* Pairs each output of elementwise kernel k with an input of its shape that
  * it may overwrite in place, if that input dies at k (plan decides): every
@@ -289,22 +306,23 @@ static void pair_in_place(const Schedule *s, const Kernel *k, int only, int *pai
 }
 
 /* Interval first-fit over one timeline of kernels; nodes in `def` order. */
-static int64_t place(Block *live, int *n_live, int64_t base, int64_t size, int start, int end)
+static int64_t place(Block *live, int *n_live, int64_t base, Block nb)
 {
     int j = 0;
     for (int k = 0; k < *n_live; k++)
-        if (live[k].end >= start) live[j++] = live[k];
+        if (live[k].end >= nb.start) live[j++] = live[k];
     *n_live = j;
     int64_t at = base;
     for (int again = 1; again;) {
         again = 0;
         for (int k = 0; k < *n_live; k++)
-            if (at < live[k].off + live[k].size && live[k].off < at + size) {
+            if (at < live[k].off + live[k].size && live[k].off < at + nb.size && busy_together(&live[k], &nb)) {
                 at = align_up(live[k].off + live[k].size);
                 again = 1;
             }
     }
-    live[(*n_live)++] = (Block){at, size, end};
+    nb.off = at;
+    live[(*n_live)++] = nb;
     return at;
 }
 
@@ -315,9 +333,10 @@ static int64_t plan(Schedule *s, const int *secs, int n_secs, int64_t base, cons
 {
     Graph *g = s->g;
     int *def = malloc((size_t)g->len * sizeof *def), *last = malloc((size_t)g->len * sizeof *last);
-    int *pair = malloc((size_t)g->len * sizeof *pair);
-    ir_assert(def && last && pair);
-    for (int id = 0; id < g->len; id++) def[id] = last[id] = pair[id] = -1;
+    int *pair = malloc((size_t)g->len * sizeof *pair), *def2 = malloc((size_t)g->len * sizeof *def2);
+    int *last1 = malloc((size_t)g->len * sizeof *last1);
+    ir_assert(def && last && pair && def2 && last1);
+    for (int id = 0; id < g->len; id++) def[id] = last[id] = pair[id] = def2[id] = last1[id] = -1;
     int t = 0;
     for (int q = 0; q < n_secs; q++) {
         Section *sec = &s->sec[secs[q]];
@@ -335,17 +354,19 @@ static int64_t plan(Schedule *s, const int *secs, int n_secs, int64_t base, cons
                 } else if (k->kind != KN_GRADCOPY && k->kind != KN_STORE) {
                     int o = owner(g, id);
                     if (def[o] < 0) def[o] = t;
+                    else if (def2[o] < 0 && t > last[o]) { def2[o] = t; last1[o] = last[o]; }   /* recomputed */
                     if (last[o] < t) last[o] = t;
                 }
                 const Node *nd = &g->n[id];
+                if (k->kind == KN_GRADCOPY || k->kind == KN_STORE) {   /* reads the node, not its inputs */
+                    int o = owner(g, id);
+                    if (last[o] < t) last[o] = t;
+                    continue;
+                }
                 for (int j = 0; j < nd->n_in; j++) {
                     int in = nd->in[j];
                     if (k->kind == KN_ELEM && g->n[in].op == OP_BCAST) in = g->n[in].in[0];   /* recomputed */
                     reads(s, in, t, last);
-                }
-                if (k->kind == KN_GRADCOPY || k->kind == KN_STORE) {
-                    int o = owner(g, id);
-                    if (last[o] < t) last[o] = t;
                 }
             }
         }
@@ -354,7 +375,7 @@ static int64_t plan(Schedule *s, const int *secs, int n_secs, int64_t base, cons
         for (int id = 0; id < g->len; id++)
             if (keep[id] && def[owner(g, id)] >= 0) last[owner(g, id)] = t;
     Block *live = malloc((size_t)g->len * sizeof *live);
-    int n_live = 0;
+    int n_live = 0, reuse = !getenv("GANC_NO_REUSE");   /* tests: every buffer its own memory */
     int64_t top = base;
     ir_assert(live);
     /* by definition time: scan t ascending */
@@ -363,18 +384,27 @@ static int64_t plan(Schedule *s, const int *secs, int n_secs, int64_t base, cons
             if (def[id] != tt || pinned[id] || s->off[id] >= 0) continue;
             int64_t size = align_up(ir_numel(g->n[id].shape) ? ir_numel(g->n[id].shape) : 1);
             int x = pair[id] >= 0 ? owner(g, pair[id]) : -1, b = -1;
-            if (x >= 0 && last[x] == tt && s->off[x] >= base)   /* x dies here: id takes its buffer */
+            if (reuse && x >= 0 && last[x] == tt && s->off[x] >= base && def2[id] < 0)   /* x dies here: id takes its buffer */
                 for (int j = 0; j < n_live && b < 0; j++)
                     if (live[j].off == s->off[x] && live[j].size == size && live[j].end == tt) b = j;
+            if (b >= 0) {   /* unless its memory is busy again later, in the gap it was placed in */
+                Block ext = live[b];
+                ext.end = last[id];
+                for (int j = 0; j < n_live && b >= 0; j++)
+                    if (j != b && live[j].off < ext.off + ext.size && ext.off < live[j].off + live[j].size &&
+                        busy_together(&live[j], &ext))
+                        b = -1;
+            }
             if (b >= 0) {
                 s->off[id] = live[b].off;
                 live[b].end = last[id];
                 continue;
             }
-            s->off[id] = place(live, &n_live, base, size, def[id], last[id]);
+            Block nb = {0, size, def[id], last[id], def2[id] >= 0 ? last1[id] : 0, def2[id] >= 0 ? def2[id] : 0};
+            s->off[id] = place(live, &n_live, reuse ? base : top, nb);
             if (s->off[id] + size > top) top = s->off[id] + size;
         }
-    free(def); free(last); free(live); free(pair);
+    free(def); free(last); free(live); free(pair); free(def2); free(last1);
     return top;
 }
 
@@ -461,6 +491,7 @@ static void layout(Schedule *s)
         const struct Assign *as = &s->p->assign[k];
         asec[k] = stat_section(g, in, as->stat);
         if (asec[k] < 0) asec[k] = SEC_GSTEP;
+        if (as->sec >= 0 && asec[k] != SEC_GFWD) asec[k] = as->sec;
         char *tmp = calloc(n, 1);
         ir_assert(tmp);
         ancestors(g, &as->src, 1, tmp);

@@ -145,6 +145,8 @@ typedef struct {
     int epoch;         /* numbers the objective statements: a training step's
                           section; batchnorm updates chain within one */
     double init_std;   /* `init normal(std)` / `init dcgan`; 0: PyTorch's init */
+    int d_call;        /* building an instance of D for the objective of: 0 none,
+                          1 + NET_D or 1 + NET_G (its updates' section) */
     int seen[2];       /* a noise / data declaration was written (maybe rejected) */
     int seen_net[2];   /* a generator / discriminator was written (maybe rejected) */
 } Sema;
@@ -662,13 +664,13 @@ static int layer_deconv(Sema *s, int x, const ConvSpec *c, const char *path, Loc
     return add_channel_bias(s, y, sl->b, loc);
 }
 
-static void add_assign(Program *p, int dst, int src, int stat)
+static void add_assign(Program *p, int dst, int src, int stat, int sec)
 {
     if ((p->n_assign & (p->n_assign - 1)) == 0) {   /* 0, 1, 2, 4, ...: grow to twice */
         p->assign = realloc(p->assign, (size_t)(p->n_assign ? 2 * p->n_assign : 1) * sizeof *p->assign);
         ir_assert(p->assign);
     }
-    p->assign[p->n_assign++] = (struct Assign){dst, src, stat};
+    p->assign[p->n_assign++] = (struct Assign){dst, src, stat, sec};
 }
 
 /* BatchNorm1d on [B,F] (and [B,F,L]), BatchNorm2d on [B,C,H,W]: per channel
@@ -713,8 +715,9 @@ static int layer_batchnorm(Sema *s, int x, double eps, double mom, const char *p
         int new_m = ir_bin(g, OP_ADD, ir_affine(g, rm, 1 - mom, 0, loc), ir_affine(g, mean, mom, 0, loc), loc);
         int new_v = ir_bin(g, OP_ADD, ir_affine(g, rv, 1 - mom, 0, loc),
                            ir_affine(g, var, mom * (double)n / (double)(n - 1), 0, loc), loc);
-        add_assign(s->p, sl->rm, new_m, mean);
-        add_assign(s->p, sl->rv, new_v, var);
+        int sec = s->d_call == 1 + NET_D ? SEC_DSTEP : s->d_call == 1 + NET_G ? SEC_GSTEP : -1;
+        add_assign(s->p, sl->rm, new_m, mean, sec);
+        add_assign(s->p, sl->rv, new_v, var, sec);
         sl->cur_m = new_m;
         sl->cur_v = new_v;
         sl->epoch = s->epoch;
@@ -1207,7 +1210,9 @@ static NetOut call_d(Sema *s, ObjCtx *c, int arg, Loc at)
 {
     for (int k = 0; k < c->n_d; k++)
         if (c->d[k].arg == arg) return c->d[k].out;
+    s->d_call = 1 + c->net;
     NetOut o = net_call(s, &s->nets[NET_D], arg, 1, at);
+    s->d_call = 0;
     if (c->n_d < 16) c->d[c->n_d++] = (Memo){arg, o};
     return o;
 }

@@ -13,3 +13,16 @@ for golden in tests/ir/*.ir tests/ir/*.grad tests/ir/*.fused; do
         printf '%s\n' "$out" | diff "$golden" - | head -20 | sed 's/^/#   /'
     fi
 done
+# A D instance's batchnorm updates run in the step whose objective made it
+# (chained real then fake in the D step, the G step's own after it), even
+# though simplify merges the fake instances of both steps: the G step must
+# not compute D on the real batch x for an update of the D step.
+x=$(build/ganc bench/dcgan28.gan --emit=ir 2>&1 | awk '$3 == "input" && $NF == "x" {print $1; exit}')
+if [ -n "$x" ] && build/ganc bench/dcgan28.gan --emit=fused 2>&1 | sed -n '/^section g_step:/,/^section g_sample:/p' |
+        grep -q -- "$x\b"; then
+    echo "not ok - sched/g-step-reads-no-real-data: the G step of bench/dcgan28.gan reads x ($x)"
+elif [ -n "$x" ]; then
+    echo "ok - sched/g-step-reads-no-real-data"
+else
+    echo "not ok - sched/g-step-reads-no-real-data: no input x in the IR of bench/dcgan28.gan"
+fi
