@@ -1155,6 +1155,33 @@ static void expect_swaps_folded(T *t, const char *v)
     free(users);
 }
 
+/* A convolution (de = 0: NCHW x to NCHW [B, co, Y, X]) or a deconvolution
+ * (de = 1: NCHW [B, co, Y, X] to NCHW x) exactly as sema lowers them, with
+ * the SWAP01 between [C, B*Y*X] and NCHW on each side. */
+static int nchw_conv(T *t, Shape x, const int *cv, int64_t co, int de)
+{
+    Graph *g = t->g;
+    int64_t B = x.d[0], Ci = x.d[1], kk = cv[0] * cv[1];
+    int64_t Y = ir_conv_out(x.d[2], cv[0], cv[2], cv[3], cv[4]), X = ir_conv_out(x.d[3], cv[1], cv[2], cv[3], cv[4]);
+    if (!de) {   /* swap01(reshape(w · im2col(x))) */
+        int cols = must(g, ir_im2col(g, t_var(t, x, 0, 2, 1), cv, L));
+        int p = must(g, ir_matmul(g, t_var(t, S2(co, Ci * kk), 0, 2, 1), cols, 0, 0, L));
+        return ir_un(g, OP_SWAP01, must(g, ir_reshape(g, p, S4(co, B, Y, X), L)), L);
+    }
+    /* col2im(wᵀ · reshape(swap01(.))) */
+    int a = ir_un(g, OP_SWAP01, t_var(t, S4(B, co, Y, X), 0, 2, 1), L);
+    int am = must(g, ir_reshape(g, a, S2(co, B * Y * X), L));
+    return must(g, ir_col2im(g, must(g, ir_matmul(g, t_var(t, S2(co, Ci * kk), 0, 2, 1), am, 1, 0, L)), x, cv, L));
+}
+
+/* Its label, and its multiply-adds. */
+static int64_t nchw_label(char *v, size_t n, Shape x, const int *cv, int64_t co, int de)
+{
+    int64_t Y = ir_conv_out(x.d[2], cv[0], cv[2], cv[3], cv[4]), X = ir_conv_out(x.d[3], cv[1], cv[2], cv[3], cv[4]);
+    snprintf(v, n, "%s/%s/k%dx%d/s%d/p%d/co%lld", de ? "deconv" : "conv", sstr(x), cv[0], cv[1], cv[2], cv[3], (long long)co);
+    return x.d[1] * cv[0] * cv[1] * x.d[0] * Y * X * co;
+}
+
 /* Convolutions and deconvolutions exactly as sema lowers them, with the
  * SWAP01 between [C, B*Y*X] and NCHW on each side, so that the products
  * store and read NCHW in place: Y*X odd and not a multiple of the vector
@@ -1174,26 +1201,12 @@ static void nchw_cases(void)
         for (int de = 0; de < 2; de++) {
             const int *cv = geo[q].cv;
             Shape x = S4(geo[q].x[0], geo[q].x[1], geo[q].x[2], geo[q].x[3]);
-            int64_t B = x.d[0], Ci = x.d[1], co = geo[q].co, kk = cv[0] * cv[1];
-            int64_t Y = ir_conv_out(x.d[2], cv[0], cv[2], cv[3], cv[4]), X = ir_conv_out(x.d[3], cv[1], cv[2], cv[3], cv[4]);
             char v[160];
-            snprintf(v, sizeof v, "%s/%s/k%dx%d/s%d/p%d/co%lld", de ? "deconv" : "conv", sstr(x), cv[0], cv[1], cv[2], cv[3],
-                     (long long)co);
+            int64_t macs = nchw_label(v, sizeof v, x, cv, geo[q].co, de);
             ISOLATED(OP_SWAP01, labf("swap01/%s", v)) {
                 T *t = t_new();
-                Graph *g = t->g;
-                int y;
-                if (!de) {   /* NCHW x to NCHW y: swap01(reshape(w · im2col(x))) */
-                    int cols = must(g, ir_im2col(g, t_var(t, x, 0, 2, 1), cv, L));
-                    int p = must(g, ir_matmul(g, t_var(t, S2(co, Ci * kk), 0, 2, 1), cols, 0, 0, L));
-                    y = ir_un(g, OP_SWAP01, must(g, ir_reshape(g, p, S4(co, B, Y, X), L)), L);
-                } else {     /* NCHW [B, co, Y, X] to NCHW x: col2im(wᵀ · reshape(swap01(.))) */
-                    int a = ir_un(g, OP_SWAP01, t_var(t, S4(B, co, Y, X), 0, 2, 1), L);
-                    int am = must(g, ir_reshape(g, a, S2(co, B * Y * X), L));
-                    int p = must(g, ir_matmul(g, t_var(t, S2(co, Ci * kk), 0, 2, 1), am, 1, 0, L));
-                    y = must(g, ir_col2im(g, p, x, cv, L));
-                }
-                check(t, OP_SWAP01, y, v, Ci * kk * B * Y * X * co > 20000 ? GRAD | KERNEL : ALL, 1e-4);
+                int y = nchw_conv(t, x, cv, geo[q].co, de);
+                check(t, OP_SWAP01, y, v, macs > 20000 ? GRAD | KERNEL : ALL, 1e-4);
                 expect_swaps_folded(t, v);
                 t_free(t);
             }
@@ -1271,27 +1284,13 @@ static void epilogue_cases(void)
         for (int de = 0; de < 2; de++) {
             const int *cv = geo[q].cv;
             Shape x = S4(geo[q].x[0], geo[q].x[1], geo[q].x[2], geo[q].x[3]);
-            int64_t B = x.d[0], Ci = x.d[1], co = geo[q].co, kk = cv[0] * cv[1];
-            int64_t Y = ir_conv_out(x.d[2], cv[0], cv[2], cv[3], cv[4]), X = ir_conv_out(x.d[3], cv[1], cv[2], cv[3], cv[4]);
             char v[160];
-            snprintf(v, sizeof v, "%s/%s/k%dx%d/s%d/p%d/co%lld", de ? "deconv" : "conv", sstr(x), cv[0], cv[1], cv[2], cv[3],
-                     (long long)co);
+            int64_t macs = nchw_label(v, sizeof v, x, cv, geo[q].co, de);
             ISOLATED(OP_MATMUL, labf("epilogue/%s", v)) {
                 T *t = t_new();
-                Graph *g = t->g;
-                int y;
-                if (!de) {
-                    int cols = must(g, ir_im2col(g, t_var(t, x, 0, 2, 1), cv, L));
-                    int p = must(g, ir_matmul(g, t_var(t, S2(co, Ci * kk), 0, 2, 1), cols, 0, 0, L));
-                    y = ir_un(g, OP_SWAP01, must(g, ir_reshape(g, p, S4(co, B, Y, X), L)), L);
-                } else {
-                    int a = ir_un(g, OP_SWAP01, t_var(t, S4(B, co, Y, X), 0, 2, 1), L);
-                    int am = must(g, ir_reshape(g, a, S2(co, B * Y * X), L));
-                    y = must(g, ir_col2im(g, must(g, ir_matmul(g, t_var(t, S2(co, Ci * kk), 0, 2, 1), am, 1, 0, L)), x, cv, L));
-                }
-                y = epilogue_chain(t, y);
+                int y = epilogue_chain(t, nchw_conv(t, x, cv, geo[q].co, de));
                 expect_epilogue(t, y, v);
-                check(t, OP_MATMUL, y, labf("epilogue/%s", v), Ci * kk * B * Y * X * co > 20000 ? GRAD | KERNEL : ALL, 1e-4);
+                check(t, OP_MATMUL, y, labf("epilogue/%s", v), macs > 20000 ? GRAD | KERNEL : ALL, 1e-4);
                 t_free(t);
             }
         }
