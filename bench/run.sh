@@ -33,13 +33,15 @@ ceiling=$($py bench/peak.py "$threads" | sed 's/gflops=//')
 cpu=$(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)
 echo "ceiling: $ceiling GFLOP/s (2048^3 sgemm, $threads threads) on $cpu"
 
-rows=""
+rows=""; executed=""
 for m in $models; do
     t0=$(date +%s%N)
     build/ganc "bench/$m.gan" -o "$tmp/$m" || { echo "bench: $m does not compile"; exit 1; }
     t1=$(date +%s%N)
     compile_ms=$(( (t1 - t0) / 1000000 ))
-    flops=$("$tmp/$m" info | awk '$1=="flops_per_step"{print $2}')
+    flops=$(cd bench && $py model_flops.py "$m")   # BENCHMARKS.md's count
+    eflops=$("$tmp/$m" info | awk '$1=="flops_per_step"{print $2}')   # the products ganc executes
+    executed="$executed $m $(awk -v f="$eflops" 'BEGIN{printf "%.2f", f/1e9}'),"
     case $m in mlp) steps=${STEPS:-30} ;; dcgan28) steps=${STEPS:-20} ;; *) steps=${STEPS:-5} ;; esac
     : > "$tmp/$m.g"; : > "$tmp/$m.t"; : > "$tmp/$m.r"
     for r in $(seq "$rounds"); do
@@ -73,7 +75,7 @@ printf '%s' "$table"
     echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $cpu, $threads threads, batch 64, $rounds interleaved rounds of $steps steps each (medians)."
     echo "Ceiling: $ceiling GFLOP/s (bench/peak.py: 2048^3 sgemm on OpenBLAS, same run)."
     echo "PyTorch $($py -c 'import torch; print(torch.__version__)') in its best configuration: OpenBLAS (libopenblas0-pthread) with OPENBLAS_NUM_THREADS=1 and OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-auto}, torch.set_num_threads($threads)."
-    echo "GFLOP/s counts the matrix products ganc executes per step (\`PROG info\`: flops_per_step)."
+    echo "GFLOP/s: BENCHMARKS.md's count of a step's FLOPs (bench/model_flops.py: 2 x (3 x G + 9 x D forward multiply-adds) per sample) over ganc's time.  The products ganc executes per step (\`PROG info\`: flops_per_step), in GFLOP:${executed%,}."
     echo "Both train on one fixed batch of uniform noise as the real data, as bench/torch_ref.py does (\`PROG bench --synthetic\`): neither holds a data set in memory."
     echo
     printf '%s' "$table"
