@@ -949,7 +949,7 @@ static void mat_store(Cg *c, Mat m, LLVMValueRef r, MatCols col, LLVMValueRef v,
  * parts of the panel's vectors), or when buf is set a buffer on the stack
  * whose row r - row0 holds row r of C's panel (nr floats, no masks: its
  * user reads only what it needs). */
-typedef struct { LLVMValueRef buf, row0; Mat m; MatCols cols[2]; } TileDst;
+typedef struct { LLVMValueRef buf, row0, apack; Mat m; MatCols cols[2]; } TileDst;
 
 /* One register tile of C: rows i0..i0+mr-1 (rows past M recompute row M-1
  * and are not stored), the panel's columns (masked past N by cmask).  The
@@ -1016,9 +1016,16 @@ static void mm_tile(Cg *c, const Node *nd, LLVMValueRef i0, LLVMValueRef bp, LLV
     LLVMValueRef k = LLVMBuildAdd(c->b, kc0, kk, "kabs");
     LLVMValueRef acol = ta || ma.P == K ? k : mat_col(c, ma, k);
     for (int i = 0; i < mr; i++) {
-        LLVMValueRef ai = ta ? LLVMBuildAdd(c->b, LLVMBuildMul(c->b, k, ci(c, M), ""), rows[i], "")
-                             : LLVMBuildAdd(c->b, LLVMBuildMul(c->b, rows[i], ci(c, ma.P), ""), acol, "");
-        LLVMValueRef splat = LLVMBuildInsertElement(c->b, LLVMGetUndef(c->vec), load(c, ma.off, ai), ci32(c, 0), "");
+        LLVMValueRef av;
+        if (dst.apack) {   /* the tile's rows of A, packed: mr floats per k */
+            LLVMValueRef idx = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, k, ci(c, mr), ""), ci(c, i), "");
+            av = LLVMBuildLoad2(c->b, c->f32, LLVMBuildInBoundsGEP2(c->b, c->f32, dst.apack, &idx, 1, ""), "ap");
+        } else {
+            LLVMValueRef ai = ta ? LLVMBuildAdd(c->b, LLVMBuildMul(c->b, k, ci(c, M), ""), rows[i], "")
+                                 : LLVMBuildAdd(c->b, LLVMBuildMul(c->b, rows[i], ci(c, ma.P), ""), acol, "");
+            av = load(c, ma.off, ai);
+        }
+        LLVMValueRef splat = LLVMBuildInsertElement(c->b, LLVMGetUndef(c->vec), av, ci32(c, 0), "");
         splat = LLVMBuildShuffleVector(c->b, splat, LLVMGetUndef(c->vec), LLVMConstVector(zeros, (unsigned)c->vw), "a");
         for (int v = 0; v < nv; v++) nxt[i][v] = fma3(c, splat, bv[v], acc[i][v]);
     }
@@ -1409,6 +1416,15 @@ static LLVMValueRef emit_col2im_product(Cg *c, const Kernel *k, int64_t *items, 
     LLVMValueRef acc = LLVMBuildArrayAlloca(c->b, c->f32, ci(c, ntiles * mr * nr), "tiles");
     LLVMSetAlignment(bp, 64);
     LLVMSetAlignment(acc, 64);
+    /* A read transposed (a deconvolution's wᵀ) steps a row of A per k, a
+     * page apart: packed once per item, mr floats per k per tile, its
+     * reads are sequential for every panel */
+    int64_t M = mm->shape.d[0];
+    LLVMValueRef apack = NULL;
+    if (mm->i[0] && ntiles * mr * K <= 131072) {   /* 512 KB of stack at most */
+        apack = LLVMBuildArrayAlloca(c->b, c->f32, ci(c, ntiles * mr * K), "apack");
+        LLVMSetAlignment(apack, 64);
+    }
     Loop lt, lz, lq, lp, lkb, lm, lr;
     LLVMValueRef t = loop_begin(c, &lt, lo, hi, "item");
     LLVMValueRef c0 = LLVMBuildMul(c->b, LLVMBuildSDiv(c->b, t, ci(c, nbg), ""), ci(c, cb), "c0");
@@ -1426,6 +1442,21 @@ static LLVMValueRef emit_col2im_product(Cg *c, const Kernel *k, int64_t *items, 
     LLVMValueRef nt = LLVMBuildSDiv(c->b, LLVMBuildAdd(c->b, LLVMBuildSub(c->b, r1, r0, ""), ci(c, mr - 1), ""), ci(c, mr), "nt");
     LLVMValueRef jb = LLVMBuildMul(c->b, b0, ci(c, YX), "jb"), je = LLVMBuildMul(c->b, b1, ci(c, YX), "je");
     LLVMValueRef np = LLVMBuildSDiv(c->b, LLVMBuildAdd(c->b, LLVMBuildSub(c->b, je, jb, ""), ci(c, nr - 1), ""), ci(c, nr), "np");
+    if (apack) {   /* apack[(t*K + k)*mr + i] = A[k][min(r0 + t*mr + i, M-1)] */
+        Loop la, lk, li;
+        int64_t oa = c->s->off[mm->in[0]];
+        LLVMValueRef t2 = loop_begin(c, &la, ci(c, 0), nt, "pt");
+        LLVMValueRef kx = loop_begin(c, &lk, ci(c, 0), ci(c, K), "pk");
+        LLVMValueRef dbase = LLVMBuildMul(c->b, LLVMBuildAdd(c->b, LLVMBuildMul(c->b, t2, ci(c, K), ""), kx, ""), ci(c, mr), "");
+        LLVMValueRef i = loop_begin(c, &li, ci(c, 0), ci(c, mr), "pi");
+        LLVMValueRef r = imin(c, LLVMBuildAdd(c->b, LLVMBuildAdd(c->b, r0, LLVMBuildMul(c->b, t2, ci(c, mr), ""), ""), i, ""), ci(c, M - 1));
+        LLVMValueRef v = load(c, oa, LLVMBuildAdd(c->b, LLVMBuildMul(c->b, kx, ci(c, M), ""), r, ""));
+        LLVMValueRef di = LLVMBuildAdd(c->b, dbase, i, "");
+        LLVMBuildStore(c->b, v, LLVMBuildInBoundsGEP2(c->b, c->f32, apack, &di, 1, ""));
+        loop_end(c, &li);
+        loop_end(c, &lk);
+        loop_end(c, &la);
+    }
     LLVMValueRef p = loop_begin(c, &lp, ci(c, 0), np, "panel");
     LLVMValueRef n0 = LLVMBuildAdd(c->b, jb, LLVMBuildMul(c->b, p, ci(c, nr), ""), "n0");
     LLVMValueRef pmask[2], smask[2];
@@ -1446,8 +1477,13 @@ static LLVMValueRef emit_col2im_product(Cg *c, const Kernel *k, int64_t *items, 
     LLVMValueRef first = nkb > 1 ? LLVMBuildICmp(c->b, LLVMIntEQ, kb, ci(c, 0), "first") : NULL;
     LLVMValueRef tile = loop_begin(c, &lm, ci(c, 0), nt, "tile");
     LLVMValueRef nomask[2] = {NULL, NULL};
+    LLVMValueRef apk = NULL;
+    if (apack) {
+        LLVMValueRef o = LLVMBuildMul(c->b, tile, ci(c, K * mr), "");
+        apk = LLVMBuildInBoundsGEP2(c->b, c->f32, apack, &o, 1, "apk");
+    }
     mm_tile(c, mm, LLVMBuildAdd(c->b, r0, LLVMBuildMul(c->b, tile, ci(c, mr), ""), "i0"), bp, kc0, kcl, first, nomask, 2,
-            (TileDst){.buf = acc, .row0 = r0});
+            (TileDst){.buf = acc, .row0 = r0, .apack = apk});
     loop_end(c, &lm);
     loop_end(c, &lkb);
     /* add the panel into the image, row (c, ky, kx) by row */
