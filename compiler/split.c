@@ -16,6 +16,7 @@
  * (cg_target() does it).
  */
 #include <pthread.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,8 +173,16 @@ static void keep_part(LLVMModuleRef m, const int *owner, int nf, int p)
     }
 }
 
+static double seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
 static void *compile_part(void *arg)
 {
+    double t0 = seconds(), t1, t2, t3;
     Part *p = arg;
     LLVMContextRef cx = NULL;
     LLVMModuleRef m = p->m;
@@ -187,7 +196,13 @@ static void *compile_part(void *arg)
         }
     }
     keep_part(m, p->owner, p->nf, p->part);
-    p->ok = cg_optimize(m, p->tm) && cg_emit_file(m, p->tm, p->path, 0);
+    t1 = seconds();
+    p->ok = cg_optimize(m, p->tm);
+    t2 = seconds();
+    p->ok = p->ok && cg_emit_file(m, p->tm, p->path, 0);
+    t3 = seconds();
+    if (getenv("GANC_TIME"))
+        fprintf(stderr, "ganc: part %d: read %.3f  opt %.3f  emit %.3f  s\n", p->part, t1 - t0, t2 - t1, t3 - t2);
     if (cx) {
         LLVMDisposeModule(m);
         LLVMContextDispose(cx);
