@@ -372,10 +372,13 @@ static void add_attr(Cg *c, LLVMValueRef fn, const char *name)
     LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(c->cx, kind, 0));
 }
 
-/* Marks a shared body and the kernels calling it: the body is not inlined
- * (it would be copied back into every caller), and the kernels, which only
- * pass their offsets on, are not optimised: LLVM's fixed cost per optimised
- * function was 2.5% of the instructions ganc ran for bench/dcgan64.gan. */
+/* Marks a body and the kernels calling it: the body is not inlined (a
+ * shared one would be copied back into every caller; one called once would
+ * be optimised twice, alone and again inlined in its kernel, which cost a
+ * quarter of the optimiser's time; LLVM still propagates the offsets of a
+ * body called once into it), and the kernels, which only pass their offsets
+ * on, are not optimised: LLVM's fixed cost per optimised function was 2.5%
+ * of the instructions ganc ran for bench/dcgan64.gan. */
 static void share(Cg *c, const Body *bd, LLVMValueRef kernel)
 {
     add_attr(c, bd->fn, "noinline");
@@ -433,7 +436,7 @@ static void kernel_end(Cg *c)
     LLVMBuildCall2(c->b, c->kbody_t, bd->fn, args, 3 + CG_SLOTS, "");
     LLVMBuildRetVoid(c->b);
     if (fresh) bd->kernel = c->fn;
-    else share(c, bd, c->fn);
+    share(c, bd, c->fn);
 }
 
 /* ---------- scalar math, inlined and vectorised by LLVM ---------- */
