@@ -1889,6 +1889,41 @@ LLVMModuleRef cg_module(const Schedule *s, LLVMContextRef cx, LLVMTargetMachineR
     return c.m;
 }
 
+/* LLVM 14's O2 pipeline (opt -passes='default<O2>' -print-pipeline-passes)
+ * without loop unrolling, without the passes that have nothing to do in
+ * ganc's code (coroutines, OpenMP, annotations, profiles) and without
+ * indvars: it was a quarter of the optimiser's time, spent proving that
+ * index arithmetic does not overflow, and left the inner loops of the
+ * products as they were (the back end's strength reduction does the rest).
+ * Another LLVM may not parse it: cg_optimize() then runs default<O2>. */
+#define SC(opts) "simplifycfg<bonus-inst-threshold=1;" opts ">"
+#define SC_KEEP SC("no-forward-switch-cond;switch-range-to-icmp;no-switch-to-lookup;keep-loops;" \
+                   "no-hoist-common-insts;no-sink-common-insts")
+static const char pipeline[] =
+    "inferattrs,"
+    "function<eager-inv>(" SC("no-forward-switch-cond;no-switch-range-to-icmp;no-switch-to-lookup;keep-loops;"
+                              "no-hoist-common-insts;no-sink-common-insts") ",sroa,early-cse<>),"
+    "ipsccp,globalopt,function(mem2reg),deadargelim,"
+    "function<eager-inv>(instcombine," SC_KEEP "),"
+    "require<globals-aa>,function(invalidate<aa>),require<profile-summary>,"
+    "cgscc(devirt<4>(inline<only-mandatory>,inline,function-attrs,function<eager-inv>("
+        "sroa,early-cse<memssa>,jump-threading,correlated-propagation," SC_KEEP ",instcombine,tailcallelim,"
+        SC_KEEP ",reassociate,require<opt-remark-emit>,"
+        "loop-mssa(loop-instsimplify,loop-simplifycfg,licm,loop-rotate,licm,simple-loop-unswitch<no-nontrivial;trivial>),"
+        SC_KEEP ",instcombine,loop(loop-idiom,loop-deletion),sroa,mldst-motion<no-split-footer-bb>,gvn<>,sccp,bdce,"
+        "instcombine,jump-threading,correlated-propagation,adce,memcpyopt,dse,loop-mssa(licm),"
+        SC("no-forward-switch-cond;switch-range-to-icmp;no-switch-to-lookup;keep-loops;hoist-common-insts;"
+           "sink-common-insts") ",instcombine))),"
+    "globalopt,globaldce,elim-avail-extern,rpo-function-attrs,require<globals-aa>,"
+    "function<eager-inv>(lower-constant-intrinsics,loop(loop-rotate,loop-deletion),inject-tli-mappings,"
+        "loop-vectorize<no-interleave-forced-only;no-vectorize-forced-only;>,loop-load-elim,instcombine,"
+        SC("forward-switch-cond;switch-range-to-icmp;switch-to-lookup;no-keep-loops;hoist-common-insts;"
+           "sink-common-insts") ",slp-vectorizer,vector-combine,instcombine,transform-warning,"
+        "require<opt-remark-emit>,loop-mssa(licm),alignment-from-assumptions,instsimplify," SC_KEEP "),"
+    "globaldce,constmerge";
+#undef SC_KEEP
+#undef SC
+
 int cg_optimize(LLVMModuleRef m, LLVMTargetMachineRef tm)
 {
     char *err = NULL;
@@ -1898,16 +1933,21 @@ int cg_optimize(LLVMModuleRef m, LLVMTargetMachineRef tm)
         return 0;
     }
     LLVMDisposeMessage(err);
-    /* O2 without loop unrolling: the loops that matter are vectorised (by
-     * cg.c or LLVM's vectorisers, which still interleave), and O3's extras
-     * and unrolling made the compiler a third slower for no measurable
-     * gain in step time.  $GANC_PASSES names another pipeline. */
+    /* O2 without loop unrolling (see pipeline[] above): the loops that
+     * matter are vectorised (by cg.c or LLVM's vectorisers, which still
+     * interleave), and O3's extras and unrolling made the compiler a third
+     * slower for no measurable gain in step time.  $GANC_PASSES names
+     * another pipeline. */
     LLVMPassBuilderOptionsRef o = LLVMCreatePassBuilderOptions();
     LLVMPassBuilderOptionsSetLoopVectorization(o, 1);
     LLVMPassBuilderOptionsSetSLPVectorization(o, 1);
     LLVMPassBuilderOptionsSetLoopUnrolling(o, 0);
-    const char *lvl = getenv("GANC_PASSES");
-    LLVMErrorRef e = LLVMRunPasses(m, lvl ? lvl : "default<O2>", tm, o);
+    const char *env = getenv("GANC_PASSES");
+    LLVMErrorRef e = LLVMRunPasses(m, env ? env : pipeline, tm, o);
+    if (e && !env) {            /* a pipeline this LLVM does not parse: nothing has run */
+        LLVMConsumeError(e);
+        e = LLVMRunPasses(m, "default<O2>", tm, o);
+    }
     LLVMDisposePassBuilderOptions(o);
     if (e) {
         char *msg = LLVMGetErrorMessage(e);
