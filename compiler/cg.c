@@ -1710,6 +1710,9 @@ static void emit_section(Cg *c, int q, const char *name)
         }
         if (!fns[k]) continue;
         if (items[k] <= grain[k]) {
+            /* at most a few thousand floats, once a step: see cold_bodies() */
+            if (kn->kind == KN_ELEM || kn->kind == KN_GRADCOPY || kn->kind == KN_ADAM || kn->kind == KN_SGD)
+                add_attr(c, fns[k], "cold");
             LLVMValueRef args[3] = {c->arena, ci(c, 0), ci(c, items[k])};
             LLVMBuildCall2(c->b, c->kfn_t, fns[k], args, 3, "");
         } else {
@@ -1924,6 +1927,36 @@ static const char pipeline[] =
 #undef SC_KEEP
 #undef SC
 
+/* Bodies that only cold kernels call (emit_section() marks the elementwise,
+ * gradient-copy and optimiser kernels small enough to run unthreaded: a few
+ * thousand floats once a step) are not optimised: a thousandth of the step
+ * time, a tenth of the compile time.  A body shared with a bigger kernel
+ * is optimised. */
+static void cold_bodies(LLVMModuleRef m)
+{
+    LLVMContextRef cx = LLVMGetModuleContext(m);
+    unsigned cold = LLVMGetEnumAttributeKindForName("cold", 4), optnone = LLVMGetEnumAttributeKindForName("optnone", 7);
+    for (LLVMValueRef f = LLVMGetFirstFunction(m); f; f = LLVMGetNextFunction(f)) {
+        if (LLVMIsDeclaration(f) || LLVMGetEnumAttributeAtIndex(f, LLVMAttributeFunctionIndex, optnone)) continue;
+        int callers = 0;
+        for (LLVMUseRef u = LLVMGetFirstUse(f); u; u = LLVMGetNextUse(u)) {
+            LLVMValueRef i = LLVMGetUser(u);
+            LLVMValueRef in = LLVMIsACallInst(i) && LLVMGetCalledValue(i) == f
+                                  ? LLVMGetBasicBlockParent(LLVMGetInstructionParent(i)) : NULL;
+            if (!in || !LLVMGetEnumAttributeAtIndex(in, LLVMAttributeFunctionIndex, cold)) {
+                callers = 0;
+                break;
+            }
+            callers++;
+        }
+        if (callers) {
+            LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(cx, optnone, 0));
+            LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex,
+                                    LLVMCreateEnumAttribute(cx, LLVMGetEnumAttributeKindForName("noinline", 8), 0));
+        }
+    }
+}
+
 int cg_optimize(LLVMModuleRef m, LLVMTargetMachineRef tm)
 {
     char *err = NULL;
@@ -1933,6 +1966,7 @@ int cg_optimize(LLVMModuleRef m, LLVMTargetMachineRef tm)
         return 0;
     }
     LLVMDisposeMessage(err);
+    cold_bodies(m);
     /* O2 without loop unrolling (see pipeline[] above): the loops that
      * matter are vectorised (by cg.c or LLVM's vectorisers, which still
      * interleave), and O3's extras and unrolling made the compiler a third
