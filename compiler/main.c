@@ -168,6 +168,7 @@ static int back_end(const Options *o, const Program *p, const Schedule *s)
     LLVMDisposeModule(m);
     LLVMContextDispose(cx);
     LLVMDisposeTargetMachine(tm);
+    stage("dispose");
     return rc;
 }
 

@@ -207,6 +207,7 @@ static void *compile_part(void *arg)
         LLVMDisposeModule(m);
         LLVMContextDispose(cx);
     }
+    if (getenv("GANC_TIME")) fprintf(stderr, "ganc: part %d: dispose %.3f s\n", p->part, seconds() - t3);
     return NULL;
 }
 
@@ -219,7 +220,9 @@ int split_compile(LLVMModuleRef m, LLVMTargetMachineRef tm, const char *cpu, con
     Part part[SPLIT_MAX];
     pthread_t th[SPLIT_MAX];
     int started[SPLIT_MAX] = {0};
+    double t0 = seconds();
     LLVMMemoryBufferRef bc = n > 1 ? LLVMWriteBitcodeToMemoryBuffer(m) : NULL;
+    if (getenv("GANC_TIME")) fprintf(stderr, "ganc: bitcode  %.3f s\n", seconds() - t0);
     for (int p = 0; p < n; p++) {
         part[p] = (Part){.m = p ? NULL : m, .bc = bc, .owner = owner, .nf = nf, .part = p,
                          .tm = p ? cg_target(cpu, features, &vw) : tm, .path = paths[p]};

@@ -43,6 +43,13 @@ if build/ganc examples/mlp.gan --emit=llvm -o "$t/mlp.ll"; then
 else
     nok mlp/cold-bodies
 fi
+# GANC_TIME: the time of each stage and part on stderr
+if GANC_TIME=1 build/ganc examples/ring.gan -o "$t/ring3" 2>"$t/time" && grep -q '^ganc: link ' "$t/time" &&
+   grep -q '^ganc: part 0: ' "$t/time" && cmp -s "$t/ring" "$t/ring3"; then
+    ok ring/stage-times
+else
+    nok ring/stage-times "$(cat "$t/time")"
+fi
 
 if "$t/ring" train --out "$t/run" --seed 1 2>"$t/train.log"; then ok ring/train; else nok ring/train "$(tail -5 "$t/train.log")"; fi
 "$t/ring" eval --ckpt "$t/run/last.ckpt" >"$t/eval" 2>&1
