@@ -373,10 +373,13 @@ static void add_attr(Cg *c, LLVMValueRef fn, const char *name)
     LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(c->cx, kind, 0));
 }
 
-/* Marks a shared body and the kernels calling it: the body is not inlined
- * (it would be copied back into every caller), and the kernels, which only
- * pass their offsets on, are not optimised: LLVM's fixed cost per optimised
- * function was 2.5% of the instructions ganc ran for bench/dcgan64.gan. */
+/* Marks a body and the kernels calling it: the body is not inlined (a
+ * shared one would be copied back into every caller; one called once would
+ * be optimised twice, alone and again inlined in its kernel, which cost a
+ * quarter of the optimiser's time; LLVM still propagates the offsets of a
+ * body called once into it), and the kernels, which only pass their offsets
+ * on, are not optimised: LLVM's fixed cost per optimised function was 2.5%
+ * of the instructions ganc ran for bench/dcgan64.gan. */
 static void share(Cg *c, const Body *bd, LLVMValueRef kernel)
 {
     add_attr(c, bd->fn, "noinline");
@@ -434,7 +437,7 @@ static void kernel_end(Cg *c)
     LLVMBuildCall2(c->b, c->kbody_t, bd->fn, args, 3 + CG_SLOTS, "");
     LLVMBuildRetVoid(c->b);
     if (fresh) bd->kernel = c->fn;
-    else share(c, bd, c->fn);
+    share(c, bd, c->fn);
 }
 
 /* ---------- scalar math, inlined and vectorised by LLVM ---------- */
@@ -1858,6 +1861,9 @@ static void emit_section(Cg *c, int q, const char *name)
         }
         if (!fns[k]) continue;
         if (items[k] <= grain[k]) {
+            /* at most a few thousand floats, once a step: see cold_bodies() */
+            if (kn->kind == KN_ELEM || kn->kind == KN_GRADCOPY || kn->kind == KN_ADAM || kn->kind == KN_SGD)
+                add_attr(c, fns[k], "cold");
             LLVMValueRef args[3] = {c->arena, ci(c, 0), ci(c, items[k])};
             LLVMBuildCall2(c->b, c->kfn_t, fns[k], args, 3, "");
         } else {
@@ -2037,6 +2043,71 @@ LLVMModuleRef cg_module(const Schedule *s, LLVMContextRef cx, LLVMTargetMachineR
     return c.m;
 }
 
+/* LLVM 14's O2 pipeline (opt -passes='default<O2>' -print-pipeline-passes)
+ * without loop unrolling, without the passes that have nothing to do in
+ * ganc's code (coroutines, OpenMP, annotations, profiles) and without
+ * indvars: it was a quarter of the optimiser's time, spent proving that
+ * index arithmetic does not overflow, and left the inner loops of the
+ * products as they were (the back end's strength reduction does the rest).
+ * Another LLVM may not parse it: cg_optimize() then runs default<O2>. */
+#define SC(opts) "simplifycfg<bonus-inst-threshold=1;" opts ">"
+#define SC_KEEP SC("no-forward-switch-cond;switch-range-to-icmp;no-switch-to-lookup;keep-loops;" \
+                   "no-hoist-common-insts;no-sink-common-insts")
+static const char pipeline[] =
+    "inferattrs,"
+    "function<eager-inv>(" SC("no-forward-switch-cond;no-switch-range-to-icmp;no-switch-to-lookup;keep-loops;"
+                              "no-hoist-common-insts;no-sink-common-insts") ",sroa,early-cse<>),"
+    "ipsccp,globalopt,function(mem2reg),deadargelim,"
+    "function<eager-inv>(instcombine," SC_KEEP "),"
+    "require<globals-aa>,function(invalidate<aa>),require<profile-summary>,"
+    "cgscc(devirt<4>(inline<only-mandatory>,inline,function-attrs,function<eager-inv>("
+        "sroa,early-cse<memssa>,jump-threading,correlated-propagation," SC_KEEP ",instcombine,tailcallelim,"
+        SC_KEEP ",reassociate,require<opt-remark-emit>,"
+        "loop-mssa(loop-instsimplify,loop-simplifycfg,licm,loop-rotate,licm,simple-loop-unswitch<no-nontrivial;trivial>),"
+        SC_KEEP ",instcombine,loop(loop-idiom,loop-deletion),sroa,mldst-motion<no-split-footer-bb>,gvn<>,sccp,bdce,"
+        "instcombine,jump-threading,correlated-propagation,adce,memcpyopt,dse,loop-mssa(licm),"
+        SC("no-forward-switch-cond;switch-range-to-icmp;no-switch-to-lookup;keep-loops;hoist-common-insts;"
+           "sink-common-insts") ",instcombine))),"
+    "globalopt,globaldce,elim-avail-extern,rpo-function-attrs,require<globals-aa>,"
+    "function<eager-inv>(lower-constant-intrinsics,loop(loop-rotate,loop-deletion),inject-tli-mappings,"
+        "loop-vectorize<no-interleave-forced-only;no-vectorize-forced-only;>,loop-load-elim,instcombine,"
+        SC("forward-switch-cond;switch-range-to-icmp;switch-to-lookup;no-keep-loops;hoist-common-insts;"
+           "sink-common-insts") ",slp-vectorizer,vector-combine,instcombine,transform-warning,"
+        "require<opt-remark-emit>,loop-mssa(licm),alignment-from-assumptions,instsimplify," SC_KEEP "),"
+    "globaldce,constmerge";
+#undef SC_KEEP
+#undef SC
+
+/* Bodies that only cold kernels call (emit_section() marks the elementwise,
+ * gradient-copy and optimiser kernels small enough to run unthreaded: a few
+ * thousand floats once a step) are not optimised: a thousandth of the step
+ * time, a tenth of the compile time.  A body shared with a bigger kernel
+ * is optimised. */
+static void cold_bodies(LLVMModuleRef m)
+{
+    LLVMContextRef cx = LLVMGetModuleContext(m);
+    unsigned cold = LLVMGetEnumAttributeKindForName("cold", 4), optnone = LLVMGetEnumAttributeKindForName("optnone", 7);
+    for (LLVMValueRef f = LLVMGetFirstFunction(m); f; f = LLVMGetNextFunction(f)) {
+        if (LLVMIsDeclaration(f) || LLVMGetEnumAttributeAtIndex(f, LLVMAttributeFunctionIndex, optnone)) continue;
+        int callers = 0;
+        for (LLVMUseRef u = LLVMGetFirstUse(f); u; u = LLVMGetNextUse(u)) {
+            LLVMValueRef i = LLVMGetUser(u);
+            LLVMValueRef in = LLVMIsACallInst(i) && LLVMGetCalledValue(i) == f
+                                  ? LLVMGetBasicBlockParent(LLVMGetInstructionParent(i)) : NULL;
+            if (!in || !LLVMGetEnumAttributeAtIndex(in, LLVMAttributeFunctionIndex, cold)) {
+                callers = 0;
+                break;
+            }
+            callers++;
+        }
+        if (callers) {
+            LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(cx, optnone, 0));
+            LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex,
+                                    LLVMCreateEnumAttribute(cx, LLVMGetEnumAttributeKindForName("noinline", 8), 0));
+        }
+    }
+}
+
 int cg_optimize(LLVMModuleRef m, LLVMTargetMachineRef tm)
 {
     char *err = NULL;
@@ -2046,16 +2117,22 @@ int cg_optimize(LLVMModuleRef m, LLVMTargetMachineRef tm)
         return 0;
     }
     LLVMDisposeMessage(err);
-    /* O2 without loop unrolling: the loops that matter are vectorised (by
-     * cg.c or LLVM's vectorisers, which still interleave), and O3's extras
-     * and unrolling made the compiler a third slower for no measurable
-     * gain in step time.  $GANC_PASSES names another pipeline. */
+    cold_bodies(m);
+    /* O2 without loop unrolling (see pipeline[] above): the loops that
+     * matter are vectorised (by cg.c or LLVM's vectorisers, which still
+     * interleave), and O3's extras and unrolling made the compiler a third
+     * slower for no measurable gain in step time.  $GANC_PASSES names
+     * another pipeline. */
     LLVMPassBuilderOptionsRef o = LLVMCreatePassBuilderOptions();
     LLVMPassBuilderOptionsSetLoopVectorization(o, 1);
     LLVMPassBuilderOptionsSetSLPVectorization(o, 1);
     LLVMPassBuilderOptionsSetLoopUnrolling(o, 0);
-    const char *lvl = getenv("GANC_PASSES");
-    LLVMErrorRef e = LLVMRunPasses(m, lvl ? lvl : "default<O2>", tm, o);
+    const char *env = getenv("GANC_PASSES");
+    LLVMErrorRef e = LLVMRunPasses(m, env ? env : pipeline, tm, o);
+    if (e && !env) {            /* a pipeline this LLVM does not parse: nothing has run */
+        LLVMConsumeError(e);
+        e = LLVMRunPasses(m, "default<O2>", tm, o);
+    }
     LLVMDisposePassBuilderOptions(o);
     if (e) {
         char *msg = LLVMGetErrorMessage(e);

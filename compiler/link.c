@@ -40,6 +40,22 @@ const char *link_runtime(void)
     return NULL;
 }
 
+/* Whether program name is an executable file in a directory of $PATH. */
+static int in_path(const char *name)
+{
+    const char *path = getenv("PATH");
+    if (!path || !*path) return 0;
+    char buf[PATH_MAX];
+    for (const char *p = path, *end; *p; p = *end ? end + 1 : end) {
+        end = strchr(p, ':');
+        if (!end) end = p + strlen(p);
+        int len = (int)(end - p);
+        if (len > 0 && snprintf(buf, sizeof buf, "%.*s/%s", len, p, name) < (int)sizeof buf && access(buf, X_OK) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 int link_exe(char *const *objs, int n, const char *out, int sanitize)
 {
     const char *rt = link_runtime();
@@ -57,6 +73,7 @@ int link_exe(char *const *objs, int n, const char *out, int sanitize)
     int a = 0;
     argv[a++] = cc;
     if (sanitize) argv[a++] = "-fsanitize=address,undefined";
+    if (in_path("ld.gold")) argv[a++] = "-fuse-ld=gold";
     argv[a++] = "-o"; argv[a++] = out;
     for (int k = 0; k < n; k++) argv[a++] = objs[k];
     argv[a++] = rt; argv[a++] = "-lstb"; argv[a++] = "-lz"; argv[a++] = "-lm"; argv[a++] = "-pthread";

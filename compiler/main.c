@@ -1,13 +1,18 @@
 /* main.c: the ganc driver.  The pipeline reads top to bottom in compile():
  * read, parse, check, simplify, differentiate and plan, generate, optimise,
  * emit, link.  --emit=STAGE stops after a stage and prints what it made.
+ * For measuring the compiler: $GANC_TIME prints each stage's wall time (and
+ * each part's, split.c), $GANC_PARTS sets the number of parts compiled in
+ * parallel, $GANC_LLVM_ARGS passes one option to LLVM (e.g. -time-passes).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <llvm-c/Core.h>
+#include <llvm-c/Support.h>
 #include "ganc.h"
 #include "ast.h"
 #include "cg.h"
@@ -88,10 +93,22 @@ static void print_ir(FILE *f, const void *pv)
     fprintf(f, "  fake = %%%d\n  sample = %%%d\n  d_loss = %%%d\n  g_loss = %%%d\n", roots[0], roots[1], roots[2], roots[3]);
 }
 
+/* $GANC_TIME: each stage's wall time on stderr. */
+static void stage(const char *what)
+{
+    static double last;
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    double now = (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+    if (what && getenv("GANC_TIME")) fprintf(stderr, "ganc: %-8s %.3f s\n", what, now - last);
+    last = now;
+}
+
 /* Parts to compile in: one per CPU, for split_compile(). */
 static int parts(void)
 {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    const char *env = getenv("GANC_PARTS");
+    long n = env && *env ? atol(env) : sysconf(_SC_NPROCESSORS_ONLN);
     return n < 1 ? 1 : n > SPLIT_MAX ? SPLIT_MAX : (int)n;
 }
 
@@ -111,7 +128,11 @@ static int build_exe(const Options *o, const Program *p, LLVMModuleRef m, LLVMTa
         close(fd);
         objs[made] = obj[made];
     }
-    rc = split_compile(m, tm, o->cpu, o->features, n, objs) && link_exe(objs, n, o->out ? o->out : p->name, o->sanitize) ? 0 : 1;
+    int ok = split_compile(m, tm, o->cpu, o->features, n, objs);
+    stage("compile");
+    ok = ok && link_exe(objs, n, o->out ? o->out : p->name, o->sanitize);
+    stage("link");
+    rc = ok ? 0 : 1;
 done:
     while (made > 0) unlink(obj[--made]);
     return rc;
@@ -126,6 +147,7 @@ static int back_end(const Options *o, const Program *p, const Schedule *s)
     LLVMTargetMachineRef tm = cg_target(o->cpu, o->features, &vw);    /* generate */
     LLVMContextRef cx = LLVMContextCreate();
     LLVMModuleRef m = cg_module(s, cx, tm, vw);
+    stage("generate");
     if (!*emit) {                                                     /* optimise, emit, link */
         rc = build_exe(o, p, m, tm);
     } else if (!cg_optimize(m, tm)) {                                 /* verify, optimise */
@@ -146,11 +168,18 @@ static int back_end(const Options *o, const Program *p, const Schedule *s)
     LLVMDisposeModule(m);
     LLVMContextDispose(cx);
     LLVMDisposeTargetMachine(tm);
+    stage("dispose");
     return rc;
 }
 
 static int compile(const Options *o)
 {
+    const char *llvm_args = getenv("GANC_LLVM_ARGS");
+    if (llvm_args) {
+        const char *av[2] = {"ganc", llvm_args};
+        LLVMParseCommandLineOptions(2, av, NULL);
+    }
+    stage(NULL);
     char *src = read_file(o->in);
     if (!src) {
         fprintf(stderr, "ganc: error: cannot read %s: %s\n", o->in, errno == EINVAL ? "not a text file" : strerror(errno));
@@ -188,6 +217,7 @@ static int compile(const Options *o)
         rc = emit_listing(o, !strcmp(emit, "grad") ? print_grad : print_fused, s);
         goto done;
     }
+    stage("front");
     rc = back_end(o, p, s);                                           /* generate, emit, link */
 done:
     sched_free(s);

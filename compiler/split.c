@@ -16,6 +16,7 @@
  * (cg_target() does it).
  */
 #include <pthread.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,8 +173,16 @@ static void keep_part(LLVMModuleRef m, const int *owner, int nf, int p)
     }
 }
 
+static double seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
 static void *compile_part(void *arg)
 {
+    double t0 = seconds(), t1, t2, t3;
     Part *p = arg;
     LLVMContextRef cx = NULL;
     LLVMModuleRef m = p->m;
@@ -187,11 +196,18 @@ static void *compile_part(void *arg)
         }
     }
     keep_part(m, p->owner, p->nf, p->part);
-    p->ok = cg_optimize(m, p->tm) && cg_emit_file(m, p->tm, p->path, 0);
+    t1 = seconds();
+    p->ok = cg_optimize(m, p->tm);
+    t2 = seconds();
+    p->ok = p->ok && cg_emit_file(m, p->tm, p->path, 0);
+    t3 = seconds();
+    if (getenv("GANC_TIME"))
+        fprintf(stderr, "ganc: part %d: read %.3f  opt %.3f  emit %.3f  s\n", p->part, t1 - t0, t2 - t1, t3 - t2);
     if (cx) {
         LLVMDisposeModule(m);
         LLVMContextDispose(cx);
     }
+    if (getenv("GANC_TIME")) fprintf(stderr, "ganc: part %d: dispose %.3f s\n", p->part, seconds() - t3);
     return NULL;
 }
 
@@ -204,7 +220,9 @@ int split_compile(LLVMModuleRef m, LLVMTargetMachineRef tm, const char *cpu, con
     Part part[SPLIT_MAX];
     pthread_t th[SPLIT_MAX];
     int started[SPLIT_MAX] = {0};
+    double t0 = seconds();
     LLVMMemoryBufferRef bc = n > 1 ? LLVMWriteBitcodeToMemoryBuffer(m) : NULL;
+    if (getenv("GANC_TIME")) fprintf(stderr, "ganc: bitcode  %.3f s\n", seconds() - t0);
     for (int p = 0; p < n; p++) {
         part[p] = (Part){.m = p ? NULL : m, .bc = bc, .owner = owner, .nf = nf, .part = p,
                          .tm = p ? cg_target(cpu, features, &vw) : tm, .path = paths[p]};

@@ -22,6 +22,34 @@ if build/ganc examples/ring.gan --emit=llvm -o "$t/ring.ll" && grep -q '^define 
 else
     nok ring/emit-stages
 fi
+# compile time: every body is optimised once, outside its kernel (kernels
+# only forward to it, unoptimised); bodies that only small unthreaded
+# kernels call are not optimised, those of products and of optimisers that
+# also update big tensors are
+attrs() {   # FILE: "name attributes" for each function defined in FILE
+    awk '/^attributes #/{a[$2]=$0} /^define/{match($0,/@[A-Za-z0-9_]+/); n=substr($0,RSTART+1,RLENGTH-1); g[n]=$NF=="{"?$(NF-1):""}
+         END{for (n in g) print n, a[g[n]]}' "$1"
+}
+if build/ganc examples/mlp.gan --emit=llvm -o "$t/mlp.ll"; then
+    attrs "$t/mlp.ll" >"$t/mlp.attrs"
+    cold=$(grep -c '_body .*optnone' "$t/mlp.attrs")
+    hot=$(grep -E '_(matmul|matmul_nt|adam)_body ' "$t/mlp.attrs" | grep -c optnone)
+    inl=$(grep -E '^k[0-9]+_[a-z_]+ ' "$t/mlp.attrs" | grep -v '_body ' | grep -vc optnone)
+    if [ "$cold" -gt 0 ] && [ "$hot" = 0 ] && [ "$inl" = 0 ]; then
+        ok "mlp/cold-bodies ($cold not optimised)"
+    else
+        nok mlp/cold-bodies "cold $cold, hot optnone $hot, optimised kernels $inl"
+    fi
+else
+    nok mlp/cold-bodies
+fi
+# GANC_TIME: the time of each stage and part on stderr
+if GANC_TIME=1 build/ganc examples/ring.gan -o "$t/ring3" 2>"$t/time" && grep -q '^ganc: link ' "$t/time" &&
+   grep -q '^ganc: part 0: ' "$t/time" && cmp -s "$t/ring" "$t/ring3"; then
+    ok ring/stage-times
+else
+    nok ring/stage-times "$(cat "$t/time")"
+fi
 
 if "$t/ring" train --out "$t/run" --seed 1 2>"$t/train.log"; then ok ring/train; else nok ring/train "$(tail -5 "$t/train.log")"; fi
 "$t/ring" eval --ckpt "$t/run/last.ckpt" >"$t/eval" 2>&1
