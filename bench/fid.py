@@ -315,7 +315,7 @@ def main():
     gs, ckpt, t_ganc = ganc_samples(a.work, a.steps, a.n, a.threads, a.ganc_ckpt)
     f_ema = sc.score(gs["ema"], "ganc, EMA of G")
     f_raw = sc.score(gs["raw"], "ganc, raw G (--no-ema)")
-    s_eval, s_train, s_ema, t_torch = torch_reference(a.steps, a.n)
+    s_eval, s_train, s_ema, t_torch = torch_reference(a.steps, a.n, save=os.path.join(a.work, "pytorch.f32"))
     f_torch = sc.score(s_eval, "pytorch (eval mode)")
     f_torch_train = sc.score(s_train, "pytorch (train-mode batchnorm)")
     f_torch_ema = sc.score(s_ema, "pytorch, EMA of G (eval mode)")
