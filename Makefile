@@ -51,7 +51,7 @@ $(shell mkdir -p $(B) && { [ "$$(cat $(FLAGS_STAMP) 2>/dev/null)" = '$(FLAGS_NOW
         printf '%s\n' '$(FLAGS_NOW)' >$(FLAGS_STAMP); })
 endif
 
-.PHONY: all deps demo test bench install clean fuzz fuzz-build fuzz-bins
+.PHONY: all deps demo test bench fid install clean fuzz fuzz-build fuzz-bins
 all: $(B)/ganc $(B)/libganrt.a
 
 deps:
@@ -91,6 +91,18 @@ test: deps all
 
 bench: deps all
 	@bench/run.sh
+
+# make fid: examples/dcgan.gan trained by ganc and by PyTorch (FID_STEPS,
+# default 3000), scored by a Fashion-MNIST classifier's Frechet distance on
+# FID_N samples; writes bench/fid.md.  About half an hour on two cores.
+FID_STEPS ?= 3000
+FID_N     ?= 10000
+fid: deps all
+	@sh scripts/install-deps.sh python3-torch libopenblas0-pthread python3-scipy
+	@if [ -z "$${OPENBLAS_CORETYPE:-}" ]; then \
+	    if grep -qw avx512f /proc/cpuinfo; then export OPENBLAS_CORETYPE=SkylakeX; \
+	    elif grep -qw avx2 /proc/cpuinfo; then export OPENBLAS_CORETYPE=Haswell; fi; fi; \
+	OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/fid.py run --steps $(FID_STEPS) --n $(FID_N)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/ganc $(DESTDIR)$(PREFIX)/include/ganc
