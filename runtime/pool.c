@@ -17,6 +17,7 @@
 #define _GNU_SOURCE
 #include "rt.h"
 #include <pthread.h>
+#include <sys/resource.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -104,6 +105,11 @@ static int online_cpus(void)
 void ganrt_pool_init(int threads)
 {
     if (P.nthreads) return;
+    struct rlimit rl;   /* the calling thread runs kernels too: let its stack grow as the workers' */
+    if (getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < ((rlim_t)8 << 20)) {
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > ((rlim_t)8 << 20) ? (rlim_t)8 << 20 : rl.rlim_max;
+        setrlimit(RLIMIT_STACK, &rl);
+    }
     if (threads <= 0) threads = online_cpus();
     if (threads > 1024) threads = 1024;
     P.spin_pause = threads > online_cpus() ? 0 : SPIN_PAUSE;   /* oversubscribed: yield at once */
@@ -113,6 +119,10 @@ void ganrt_pool_init(int threads)
         pthread_attr_t at;
         pthread_attr_init(&at);
         pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+        /* kernels keep their panels on the stack (up to about 600 KB: a
+         * col2im product's packed A, see cg.c): not the default of a
+         * process whose stack limit is small */
+        pthread_attr_setstacksize(&at, (size_t)8 << 20);
         int err = pthread_create(&t, &at, worker, (void *)(intptr_t)i);
         pthread_attr_destroy(&at);
         if (err) {
