@@ -1306,16 +1306,13 @@ static void epilogue_block(Cg *c, const Kernel *k, Mat m, int sw, LLVMValueRef r
     const Kernel *ek = &c->sec->k[k->epi - 1];
     Loop lr, lb, lp;
     LLVMValueRef r = loop_begin(c, &lr, r0, r1, "er");
-    ElemAt at = {0};
-    if (m.P == m.N) {
-        LLVMValueRef row = LLVMBuildMul(c->b, r, ci(c, m.N), "");
+    ElemAt at;
+    if (!sw) {   /* [M, N]: rows are the batch */
         LLVMValueRef p = loop_begin(c, &lp, n0, n1, "ep");
-        at.e = LLVMBuildAdd(c->b, row, p, "e");
-        if (sw) at = (ElemAt){at.e, ci(c, 0), r, at.e};
-        else at = (ElemAt){at.e, r, p, p};
+        at = (ElemAt){LLVMBuildAdd(c->b, LLVMBuildMul(c->b, r, ci(c, m.N), ""), p, "e"), r, p, p};
         elem_members(c, ek, &at);
         loop_end(c, &lp);
-    } else {
+    } else {   /* [B, M, P...]: column j is image j / P */
         LLVMValueRef b0 = LLVMBuildUDiv(c->b, n0, ci(c, m.P), "");
         LLVMValueRef b1 = LLVMBuildAdd(c->b, LLVMBuildUDiv(c->b, LLVMBuildSub(c->b, n1, ci(c, 1), ""), ci(c, m.P), ""), ci(c, 1), "");
         LLVMValueRef b = loop_begin(c, &lb, b0, b1, "eb");

@@ -1182,6 +1182,32 @@ static int64_t nchw_label(char *v, size_t n, Shape x, const int *cv, int64_t co,
     return x.d[1] * cv[0] * cv[1] * x.d[0] * Y * X * co;
 }
 
+/* What a product's epilogue computes over its result y (a bias, batchnorm's
+ * scale and shift, an activation, a residual): every kind of broadcast and
+ * another tensor of y's shape, with an intermediate used twice. */
+static int epilogue_chain(T *t, int y)
+{
+    Graph *g = t->g;
+    Shape s = g->n[y].shape;
+    int h = ir_bin(g, OP_ADD, y, ir_bcast(g, t_var(t, small_of(s, MAP_CHANNEL), 0, 2, 1), s, MAP_CHANNEL, L), L);
+    int k = ir_bin(g, OP_MUL, h, ir_bcast(g, t_var(t, small_of(s, MAP_ROW), 0.5, 1.5, 1), s, MAP_ROW, L), L);
+    k = ir_bin(g, OP_ADD, k, ir_bcast(g, t_var(t, small_of(s, MAP_BATCH), 0, 2, 1), s, MAP_BATCH, L), L);
+    k = ir_bin(g, OP_SUB, un_f(g, OP_LRELU, k, 0.2), ir_bcast(g, t_var(t, S0, 0, 2, 1), s, MAP_SCALAR, L), L);
+    return ir_bin(g, OP_ADD, ir_bin(g, OP_MUL, k, t_var(t, s, 0, 2, 1), L), un_f(g, OP_LRELU, h, 0.1), L);
+}
+
+/* The elementwise kernel after the product that computes y must run as the
+ * product's epilogue (sched.c absorb_epilogues). */
+static void expect_epilogue(T *t, int out, const char *v)
+{
+    Schedule *s = sched_graph(t->g, &out, 1);
+    const Section *sec = &s->sec[SEC_GFWD];
+    int absorbed = 0;
+    for (int k = 0; k < sec->n; k++) absorbed += sec->k[k].absorbed && k > 0 && sec->k[k - 1].epi == k + 1;
+    result(absorbed == 1, labf("sched/epilogue/%s", v), absorbed == 1 ? "" : "no elementwise kernel runs as an epilogue");
+    sched_free(s);
+}
+
 /* Convolutions and deconvolutions exactly as sema lowers them, with the
  * SWAP01 between [C, B*Y*X] and NCHW on each side, so that the products
  * store and read NCHW in place: Y*X odd and not a multiple of the vector
@@ -1210,41 +1236,22 @@ static void nchw_cases(void)
                 expect_swaps_folded(t, v);
                 t_free(t);
             }
+            /* the same with an elementwise chain after it, run as the epilogue
+             * of the product that stores NCHW or sums into the image */
+            ISOLATED(OP_MATMUL, labf("epilogue/%s", v)) {
+                T *t = t_new();
+                int y = epilogue_chain(t, nchw_conv(t, x, cv, geo[q].co, de));
+                expect_epilogue(t, y, v);
+                check(t, OP_MATMUL, y, labf("epilogue/%s", v), macs > 20000 ? GRAD | KERNEL : ALL, 1e-4);
+                t_free(t);
+            }
         }
 }
 
-/* What a product's epilogue computes over its result y (a bias, batchnorm's
- * scale and shift, an activation, a residual): every kind of broadcast and
- * another tensor of y's shape, with an intermediate used twice. */
-static int epilogue_chain(T *t, int y)
-{
-    Graph *g = t->g;
-    Shape s = g->n[y].shape;
-    int h = ir_bin(g, OP_ADD, y, ir_bcast(g, t_var(t, small_of(s, MAP_CHANNEL), 0, 2, 1), s, MAP_CHANNEL, L), L);
-    int k = ir_bin(g, OP_MUL, h, ir_bcast(g, t_var(t, small_of(s, MAP_ROW), 0.5, 1.5, 1), s, MAP_ROW, L), L);
-    k = ir_bin(g, OP_ADD, k, ir_bcast(g, t_var(t, small_of(s, MAP_BATCH), 0, 2, 1), s, MAP_BATCH, L), L);
-    k = ir_bin(g, OP_SUB, un_f(g, OP_LRELU, k, 0.2), ir_bcast(g, t_var(t, S0, 0, 2, 1), s, MAP_SCALAR, L), L);
-    return ir_bin(g, OP_ADD, ir_bin(g, OP_MUL, k, t_var(t, s, 0, 2, 1), L), un_f(g, OP_LRELU, h, 0.1), L);
-}
-
-/* The elementwise kernel after the product that computes y must run as the
- * product's epilogue (sched.c absorb_epilogues). */
-static void expect_epilogue(T *t, int out, const char *v)
-{
-    Schedule *s = sched_graph(t->g, &out, 1);
-    const Section *sec = &s->sec[SEC_GFWD];
-    int absorbed = 0;
-    for (int k = 0; k < sec->n; k++) absorbed += sec->k[k].absorbed && k > 0 && sec->k[k - 1].epi == k + 1;
-    result(absorbed == 1, labf("sched/epilogue/%s", v), absorbed == 1 ? "" : "no elementwise kernel runs as an epilogue");
-    sched_free(s);
-}
-
-/* Products whose result an elementwise chain reads, compiled with the chain
- * as their epilogue: a plain product (rows: the batch; K above MM_KC: the
- * epilogue after the last k block; M and N not multiples of the tile), a
- * convolution storing NCHW through its SWAP01 (images straddling vectors,
- * smaller than one, several k blocks, a batch of one image) and a deconvolution summing into
- * its image (col2im). */
+/* Plain products whose result an elementwise chain reads, compiled with the
+ * chain as their epilogue (rows: the batch; K above MM_KC: the epilogue
+ * after the last k block; M and N not multiples of the tile); nchw_cases()
+ * does the same for convolutions and deconvolutions. */
 static void epilogue_cases(void)
 {
     const struct { int64_t m, k, n; } mm[] = {{5, 300, 37}, {70, 40, 45}, {1, 3, 16}};
@@ -1276,24 +1283,6 @@ static void epilogue_cases(void)
         check(t, OP_MATMUL, y, "epilogue/in-place", KERNEL, 1e-4);
         t_free(t);
     }
-    const struct { int64_t x[4]; int cv[5], co; } geo[] = {
-        {{3, 2, 9, 7}, {3, 3, 1, 1, 1}, 5}, {{2, 3, 4, 4}, {4, 4, 1, 0, 1}, 7}, {{3, 17, 20, 20}, {4, 4, 2, 1, 1}, 9},
-        {{2, 4, 16, 16}, {3, 3, 1, 1, 1}, 3}, {{1, 3, 8, 8}, {4, 4, 2, 1, 1}, 4},
-    };
-    for (size_t q = 0; q < sizeof geo / sizeof geo[0]; q++)
-        for (int de = 0; de < 2; de++) {
-            const int *cv = geo[q].cv;
-            Shape x = S4(geo[q].x[0], geo[q].x[1], geo[q].x[2], geo[q].x[3]);
-            char v[160];
-            int64_t macs = nchw_label(v, sizeof v, x, cv, geo[q].co, de);
-            ISOLATED(OP_MATMUL, labf("epilogue/%s", v)) {
-                T *t = t_new();
-                int y = epilogue_chain(t, nchw_conv(t, x, cv, geo[q].co, de));
-                expect_epilogue(t, y, v);
-                check(t, OP_MATMUL, y, labf("epilogue/%s", v), macs > 20000 ? GRAD | KERNEL : ALL, 1e-4);
-                t_free(t);
-            }
-        }
 }
 
 static void spatial_cases(Op op)
