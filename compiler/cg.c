@@ -466,6 +466,24 @@ static LLVMValueRef fsel(Cg *c, LLVMRealPredicate p, LLVMValueRef a, LLVMValueRe
     return LLVMBuildSelect(c->b, LLVMBuildFCmp(c->b, p, a, b, "cmp"), t, f, "sel");
 }
 
+/* Scalar x in every lane of a vector. */
+static LLVMValueRef vsplat(Cg *c, LLVMValueRef x)
+{
+    LLVMValueRef zeros[64];
+    for (int l = 0; l < c->vw; l++) zeros[l] = ci32(c, 0);
+    LLVMValueRef v = LLVMBuildInsertElement(c->b, LLVMGetUndef(c->vec), x, ci32(c, 0), "");
+    return LLVMBuildShuffleVector(c->b, v, LLVMGetUndef(c->vec), LLVMConstVector(zeros, (unsigned)c->vw), "splat");
+}
+
+/* The constant v, a vector when `like` is one. */
+static LLVMValueRef kf(Cg *c, LLVMValueRef like, double v)
+{
+    if (!like || LLVMGetTypeKind(LLVMTypeOf(like)) != LLVMVectorTypeKind) return cf(c, v);
+    LLVMValueRef k[64];
+    for (int l = 0; l < c->vw; l++) k[l] = cf(c, v);
+    return LLVMConstVector(k, (unsigned)c->vw);
+}
+
 /* exp: range reduction by ln 2, Cephes polynomial, scale by 2^n. */
 static void emit_exp(Cg *c)
 {
@@ -571,6 +589,8 @@ static LLVMValueRef dropmask(Cg *c, const Node *nd, int id, LLVMValueRef e)
 
 static LLVMValueRef bcast_index(Cg *c, Shape big, MapMode m, const ElemAt *at);
 
+static LLVMValueRef elem_value(Cg *c, const Node *nd, int id, LLVMValueRef a, LLVMValueRef b, const ElemAt *at);
+
 /* Value of node `id`, read from outside the group, at `at`. */
 static LLVMValueRef input(Cg *c, int id, const ElemAt *at)
 {
@@ -582,6 +602,10 @@ static LLVMValueRef input(Cg *c, int id, const ElemAt *at)
         return src->op == OP_CONST ? cf(c, src->f[0])
                                    : load(c, c->s->off[nd->in[0]], bcast_index(c, nd->shape, (MapMode)nd->i[0], at));
     }
+    if (c->s->remat[id]) {   /* recomputed here, see sched.c find_remat */
+        LLVMValueRef a = nd->n_in > 0 ? input(c, nd->in[0], at) : NULL, b = nd->n_in > 1 ? input(c, nd->in[1], at) : NULL;
+        return elem_value(c, nd, id, a, b, at);
+    }
     ir_assert(c->s->off[id] >= 0);
     return load(c, c->s->off[id], at->e);
 }
@@ -590,35 +614,35 @@ static LLVMValueRef elem_value(Cg *c, const Node *nd, int id, LLVMValueRef a, LL
 {
     LLVMBuilderRef B = c->b;
     switch (nd->op) {
-    case OP_CONST: return cf(c, nd->f[0]);
+    case OP_CONST: return kf(c, a, nd->f[0]);
     case OP_DROPMASK: return dropmask(c, nd, id, at->e);
     case OP_ADD: return LLVMBuildFAdd(B, a, b, "add");
     case OP_SUB: return LLVMBuildFSub(B, a, b, "sub");
     case OP_MUL: return LLVMBuildFMul(B, a, b, "mul");
     case OP_DIV: return LLVMBuildFDiv(B, a, b, "div");
-    case OP_AFFINE: return fma3(c, a, cf(c, nd->f[0]), cf(c, nd->f[1]));
+    case OP_AFFINE: return fma3(c, a, kf(c, a, nd->f[0]), kf(c, a, nd->f[1]));
     case OP_NEG: return LLVMBuildFNeg(B, a, "neg");
-    case OP_RELU: return fsel(c, LLVMRealOGT, a, cf(c, 0), a, cf(c, 0));
-    case OP_LRELU: return fsel(c, LLVMRealOGT, a, cf(c, 0), a, LLVMBuildFMul(B, a, cf(c, nd->f[0]), ""));
+    case OP_RELU: return fsel(c, LLVMRealOGT, a, kf(c, a, 0), a, kf(c, a, 0));
+    case OP_LRELU: return fsel(c, LLVMRealOGT, a, kf(c, a, 0), a, LLVMBuildFMul(B, a, kf(c, a, nd->f[0]), ""));
     case OP_TANH: return LLVMBuildCall2(B, LLVMFunctionType(c->f32, &c->f32, 1, 0), c->f_tanh, &a, 1, "tanh");
     case OP_SIGMOID: return csigmoid(c, a);
     case OP_LOG: return c_log(c, a);
     case OP_EXP: return c_exp(c, a);
     case OP_SOFTPLUS: {
-        LLVMValueRef pos = fsel(c, LLVMRealOGT, a, cf(c, 0), a, cf(c, 0));
+        LLVMValueRef pos = fsel(c, LLVMRealOGT, a, kf(c, a, 0), a, kf(c, a, 0));
         LLVMValueRef na = LLVMBuildFNeg(B, call1(c, "llvm.fabs.f32", c->f32, a, ""), "");
-        return LLVMBuildFAdd(B, pos, c_log(c, LLVMBuildFAdd(B, cf(c, 1), c_exp(c, na), "")), "softplus");
+        return LLVMBuildFAdd(B, pos, c_log(c, LLVMBuildFAdd(B, kf(c, a, 1), c_exp(c, na), "")), "softplus");
     }
     case OP_ABS: return call1(c, "llvm.fabs.f32", c->f32, a, "abs");
     case OP_SQUARE: return LLVMBuildFMul(B, a, a, "sq");
-    case OP_RSQRT: return LLVMBuildFDiv(B, cf(c, 1), call1(c, "llvm.sqrt.f32", c->f32, a, ""), "rsqrt");
-    case OP_RELU_GRAD: return fsel(c, LLVMRealOGT, a, cf(c, 0), b, cf(c, 0));
-    case OP_LRELU_GRAD: return fsel(c, LLVMRealOGT, a, cf(c, 0), b, LLVMBuildFMul(B, b, cf(c, nd->f[0]), ""));
-    case OP_TANH_GRAD: return LLVMBuildFMul(B, b, fma3(c, LLVMBuildFNeg(B, a, ""), a, cf(c, 1)), "dtanh");
+    case OP_RSQRT: return LLVMBuildFDiv(B, kf(c, a, 1), call1(c, "llvm.sqrt.f32", c->f32, a, ""), "rsqrt");
+    case OP_RELU_GRAD: return fsel(c, LLVMRealOGT, a, kf(c, a, 0), b, kf(c, a, 0));
+    case OP_LRELU_GRAD: return fsel(c, LLVMRealOGT, a, kf(c, a, 0), b, LLVMBuildFMul(B, b, kf(c, a, nd->f[0]), ""));
+    case OP_TANH_GRAD: return LLVMBuildFMul(B, b, fma3(c, LLVMBuildFNeg(B, a, ""), a, kf(c, a, 1)), "dtanh");
     case OP_SIGM_GRAD:
-        return LLVMBuildFMul(B, LLVMBuildFMul(B, b, a, ""), LLVMBuildFSub(B, cf(c, 1), a, ""), "dsigmoid");
+        return LLVMBuildFMul(B, LLVMBuildFMul(B, b, a, ""), LLVMBuildFSub(B, kf(c, a, 1), a, ""), "dsigmoid");
     case OP_SIGN:
-        return fsel(c, LLVMRealOGT, a, cf(c, 0), cf(c, 1), fsel(c, LLVMRealOLT, a, cf(c, 0), cf(c, -1), cf(c, 0)));
+        return fsel(c, LLVMRealOGT, a, kf(c, a, 0), kf(c, a, 1), fsel(c, LLVMRealOLT, a, kf(c, a, 0), kf(c, a, -1), kf(c, a, 0)));
     default: ir_die(__FILE__, __LINE__, "not an elementwise op");
     }
 }
@@ -675,6 +699,18 @@ static void elem_members(Cg *c, const Kernel *k, const ElemAt *at)
     free(val);
 }
 
+/* Whether node id is a per-channel broadcast or (`top`: a member; else a
+ * value recomputed) is computed from one. */
+static int chan_bcast(Cg *c, int id, int top)
+{
+    const Node *nd = &c->s->g->n[id];
+    if (nd->op == OP_BCAST) return nd->i[0] == MAP_CHANNEL;
+    if (!top && !c->s->remat[id]) return 0;
+    for (int k = 0; k < nd->n_in; k++)
+        if (chan_bcast(c, nd->in[k], 0)) return 1;
+    return 0;
+}
+
 /* An elementwise loop over rows of the batch, or over (batch, channel)
  * planes when a member broadcasts per channel over planes of at least a
  * vector: then what it loads per channel stays put in the inner loop. */
@@ -686,9 +722,8 @@ static LLVMValueRef emit_elem(Cg *c, const Kernel *k, int64_t *items, int64_t *g
     int64_t sp = 1;
     for (int d = 2; d < sh.rank; d++) sp *= sh.d[d];
     for (int m = 0; m < k->n_members; m++) {
-        const Node *nd = &g->n[k->members[m]];
         any |= k->out[m];
-        chan |= nd->op == OP_BCAST && nd->i[0] == MAP_CHANNEL && sh.rank >= 3 && sp >= c->vw;
+        chan |= chan_bcast(c, k->members[m], 1) && sh.rank >= 3 && sp >= c->vw;
     }
     if (!any) return NULL;
     int64_t rows = sh.rank < 2 ? 1 : chan ? sh.d[0] * sh.d[1] : sh.d[0], inner = ir_numel(sh) / rows;
@@ -1341,15 +1376,51 @@ static LLVMValueRef emit_matmul(Cg *c, const Kernel *k, int64_t *items, int64_t 
     int nr = 2 * c->vw, nv = N >= nr ? 2 : (int)((N + c->vw - 1) / c->vw);
     int64_t nnb = (N + nr - 1) / nr, nmb = (M + c->mr - 1) / c->mr, tiles_mc = MM_MC / c->mr;
     int64_t nmc = (nmb + tiles_mc - 1) / tiles_mc, nkb = (K + MM_KC - 1) / MM_KC;
-    Mat mb = mat_operand(c, nd->in[1]);
+    Mat mb = mat_operand(c, nd->in[1]), ma = mat_operand(c, nd->in[0]);
     TileDst dst = {.m = mat_result(c, id, sw)};
     LLVMValueRef lo, hi;
     kernel_begin(c, sw >= 0 ? "matmul_swap01" : im ? "matmul_im2col" : "matmul", &lo, &hi);
     LLVMValueRef bp = LLVMBuildArrayAlloca(c->b, c->f32, ci(c, MM_KC * nr), "panel");
     LLVMSetAlignment(bp, 64);
+    /* Rows of A a multiple of 4 KB apart (K a multiple of 1024) put the mr
+     * rows a tile reads at each k in one set of the L1 cache, beside the
+     * panel: such an A is packed, mr floats per k per tile, once per call
+     * for each block of rows (the items of a call mostly share one). */
+    int64_t arows = (nmb < tiles_mc ? nmb : tiles_mc) * c->mr;
+    LLVMValueRef apack = NULL, packed = NULL;
+    if (!nd->i[0] && ma.P == K && K % 1024 == 0 && arows * K <= 262144) {
+        apack = LLVMBuildArrayAlloca(c->b, c->f32, ci(c, arows * K), "apack");
+        LLVMSetAlignment(apack, 64);
+        packed = LLVMBuildAlloca(c->b, c->i64, "packed");
+        LLVMBuildStore(c->b, ci(c, -1), packed);
+    }
     Loop lt, lkb, lm;
     LLVMValueRef t = loop_begin(c, &lt, lo, hi, "item");
-    LLVMValueRef nb = LLVMBuildSDiv(c->b, t, ci(c, nmc), "nb"), mc = LLVMBuildSRem(c->b, t, ci(c, nmc), "mc");
+    /* with A packed, the items of a row block are consecutive */
+    LLVMValueRef nb = apack ? LLVMBuildSRem(c->b, t, ci(c, nnb), "nb") : LLVMBuildSDiv(c->b, t, ci(c, nmc), "nb");
+    LLVMValueRef mc = apack ? LLVMBuildSDiv(c->b, t, ci(c, nnb), "mc") : LLVMBuildSRem(c->b, t, ci(c, nmc), "mc");
+    LLVMValueRef mb0 = LLVMBuildMul(c->b, mc, ci(c, tiles_mc), "");
+    LLVMValueRef mb1 = imin(c, LLVMBuildAdd(c->b, mb0, ci(c, tiles_mc), ""), ci(c, nmb));
+    if (apack) {   /* apack[(t*K + k)*mr + i] = A[min((mb0 + t)*mr + i, M-1)][k] */
+        LLVMBasicBlockRef pk = LLVMAppendBasicBlockInContext(c->cx, c->fn, "packa");
+        LLVMBasicBlockRef go = LLVMAppendBasicBlockInContext(c->cx, c->fn, "packed");
+        LLVMBuildCondBr(c->b, LLVMBuildICmp(c->b, LLVMIntNE, LLVMBuildLoad2(c->b, c->i64, packed, ""), mc, ""), pk, go);
+        LLVMPositionBuilderAtEnd(c->b, pk);
+        Loop la, li, lk;
+        LLVMValueRef t2 = loop_begin(c, &la, ci(c, 0), LLVMBuildSub(c->b, mb1, mb0, ""), "pt");
+        LLVMValueRef i = loop_begin(c, &li, ci(c, 0), ci(c, c->mr), "pi");
+        LLVMValueRef r = imin(c, LLVMBuildAdd(c->b, LLVMBuildMul(c->b, LLVMBuildAdd(c->b, mb0, t2, ""), ci(c, c->mr), ""), i, ""), ci(c, M - 1));
+        LLVMValueRef kx = loop_begin(c, &lk, ci(c, 0), ci(c, K), "pk");
+        LLVMValueRef v = load(c, ma.off, LLVMBuildAdd(c->b, LLVMBuildMul(c->b, r, ci(c, K), ""), kx, ""));
+        LLVMValueRef di = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, LLVMBuildAdd(c->b, LLVMBuildMul(c->b, t2, ci(c, K), ""), kx, ""), ci(c, c->mr), ""), i, "");
+        LLVMBuildStore(c->b, v, LLVMBuildInBoundsGEP2(c->b, c->f32, apack, &di, 1, ""));
+        loop_end(c, &lk);
+        loop_end(c, &li);
+        loop_end(c, &la);
+        LLVMBuildStore(c->b, mc, packed);
+        LLVMBuildBr(c->b, go);
+        LLVMPositionBuilderAtEnd(c->b, go);
+    }
     LLVMValueRef n0 = LLVMBuildMul(c->b, nb, ci(c, nr), "n0");
     LLVMValueRef cmask[2] = {NULL, NULL};
     ConvPart cols[2];
@@ -1366,10 +1437,13 @@ static LLVMValueRef emit_matmul(Cg *c, const Kernel *k, int64_t *items, int64_t 
     LLVMValueRef kcl = imin(c, ci(c, MM_KC), LLVMBuildSub(c->b, ci(c, K), kc0, ""));
     mm_pack(c, nd, im, bp, kc0, kcl, cols, mb, bcols, cmask, nv);
     LLVMValueRef first = nkb > 1 ? LLVMBuildICmp(c->b, LLVMIntEQ, kb, ci(c, 0), "first") : NULL;
-    LLVMValueRef mb0 = LLVMBuildMul(c->b, mc, ci(c, tiles_mc), "");
-    LLVMValueRef mb1 = imin(c, LLVMBuildAdd(c->b, mb0, ci(c, tiles_mc), ""), ci(c, nmb));
     LLVMValueRef mbi = loop_begin(c, &lm, mb0, mb1, "mb");
-    mm_tile(c, nd, LLVMBuildMul(c->b, mbi, ci(c, c->mr), "i0"), bp, kc0, kcl, first, cmask, nv, dst);
+    TileDst td = dst;
+    if (apack) {
+        LLVMValueRef o = LLVMBuildMul(c->b, LLVMBuildSub(c->b, mbi, mb0, ""), ci(c, K * c->mr), "");
+        td.apack = LLVMBuildInBoundsGEP2(c->b, c->f32, apack, &o, 1, "apk");
+    }
+    mm_tile(c, nd, LLVMBuildMul(c->b, mbi, ci(c, c->mr), "i0"), bp, kc0, kcl, first, cmask, nv, td);
     loop_end(c, &lm);
     loop_end(c, &lkb);
     if (k->epi) {   /* the item's block of the result is final */
@@ -1420,10 +1494,12 @@ static LLVMValueRef emit_col2im_product(Cg *c, const Kernel *k, int64_t *items, 
      * page apart: packed once per item, mr floats per k per tile, its
      * reads are sequential for every panel */
     int64_t M = mm->shape.d[0];
-    LLVMValueRef apack = NULL;
+    LLVMValueRef apack = NULL, packed = NULL;
     if (mm->i[0] && ntiles * mr * K <= 131072) {   /* 512 KB of stack at most */
         apack = LLVMBuildArrayAlloca(c->b, c->f32, ci(c, ntiles * mr * K), "apack");
         LLVMSetAlignment(apack, 64);
+        packed = LLVMBuildAlloca(c->b, c->i64, "packed");   /* the channel block in apack */
+        LLVMBuildStore(c->b, ci(c, -1), packed);
     }
     Loop lt, lz, lq, lp, lkb, lm, lr;
     LLVMValueRef t = loop_begin(c, &lt, lo, hi, "item");
@@ -1442,7 +1518,11 @@ static LLVMValueRef emit_col2im_product(Cg *c, const Kernel *k, int64_t *items, 
     LLVMValueRef nt = LLVMBuildSDiv(c->b, LLVMBuildAdd(c->b, LLVMBuildSub(c->b, r1, r0, ""), ci(c, mr - 1), ""), ci(c, mr), "nt");
     LLVMValueRef jb = LLVMBuildMul(c->b, b0, ci(c, YX), "jb"), je = LLVMBuildMul(c->b, b1, ci(c, YX), "je");
     LLVMValueRef np = LLVMBuildSDiv(c->b, LLVMBuildAdd(c->b, LLVMBuildSub(c->b, je, jb, ""), ci(c, nr - 1), ""), ci(c, nr), "np");
-    if (apack) {   /* apack[(t*K + k)*mr + i] = A[k][min(r0 + t*mr + i, M-1)] */
+    if (apack) {   /* apack[(t*K + k)*mr + i] = A[k][min(r0 + t*mr + i, M-1)], unless it holds them */
+        LLVMBasicBlockRef pk = LLVMAppendBasicBlockInContext(c->cx, c->fn, "packa");
+        LLVMBasicBlockRef go = LLVMAppendBasicBlockInContext(c->cx, c->fn, "packed");
+        LLVMBuildCondBr(c->b, LLVMBuildICmp(c->b, LLVMIntNE, LLVMBuildLoad2(c->b, c->i64, packed, ""), c0, ""), pk, go);
+        LLVMPositionBuilderAtEnd(c->b, pk);
         Loop la, lk, li;
         int64_t oa = c->s->off[mm->in[0]];
         LLVMValueRef t2 = loop_begin(c, &la, ci(c, 0), nt, "pt");
@@ -1456,6 +1536,9 @@ static LLVMValueRef emit_col2im_product(Cg *c, const Kernel *k, int64_t *items, 
         loop_end(c, &li);
         loop_end(c, &lk);
         loop_end(c, &la);
+        LLVMBuildStore(c->b, c0, packed);
+        LLVMBuildBr(c->b, go);
+        LLVMPositionBuilderAtEnd(c->b, go);
     }
     LLVMValueRef p = loop_begin(c, &lp, ci(c, 0), np, "panel");
     LLVMValueRef n0 = LLVMBuildAdd(c->b, jb, LLVMBuildMul(c->b, p, ci(c, nr), ""), "n0");
@@ -1521,6 +1604,28 @@ static LLVMValueRef emit_col2im_product(Cg *c, const Kernel *k, int64_t *items, 
 
 /* ---------- reductions, copies, optimizers ---------- */
 
+/* A vector of node id's values at flat index idx on, for the sum of output
+ * j: loaded, or recomputed from its inputs (broadcasts read per output or
+ * as a scalar, sched.c remat_fits). */
+static LLVMValueRef vec_input(Cg *c, int id, LLVMValueRef idx, LLVMValueRef mask, LLVMValueRef j)
+{
+    const Graph *g = c->s->g;
+    const Node *nd = &g->n[id];
+    if (nd->op == OP_CONST) return kf(c, LLVMGetUndef(c->vec), nd->f[0]);
+    if (nd->op == OP_BCAST) {
+        const Node *src = &g->n[nd->in[0]];
+        if (src->op == OP_CONST) return kf(c, LLVMGetUndef(c->vec), src->f[0]);
+        return vsplat(c, load(c, c->s->off[nd->in[0]], nd->i[0] == MAP_SCALAR ? ci(c, 0) : j));
+    }
+    if (c->s->remat[id]) {
+        LLVMValueRef a = nd->n_in > 0 ? vec_input(c, nd->in[0], idx, mask, j) : NULL;
+        LLVMValueRef b = nd->n_in > 1 ? vec_input(c, nd->in[1], idx, mask, j) : NULL;
+        return elem_value(c, nd, id, a, b, NULL);
+    }
+    int64_t o = c->s->off[id];
+    return vec_load_m(c, o, at(c, o, idx), mask);
+}
+
 static LLVMValueRef emit_reduce(Cg *c, const Kernel *k, int64_t *items, int64_t *grain)
 {
     const Graph *g = c->s->g;
@@ -1563,8 +1668,9 @@ static LLVMValueRef emit_reduce(Cg *c, const Kernel *k, int64_t *items, int64_t 
             : LLVMBuildMul(c->b, j, ci(c, len), "");
         LLVMValueRef qv = loop_begin(c, &l3, ci(c, 0), ci(c, (len + c->vw - 1) / c->vw), "qv");
         LLVMValueRef q = LLVMBuildMul(c->b, qv, ci(c, c->vw), "q");
-        LLVMValueRef v = vec_load_m(c, oa, at(c, oa, LLVMBuildAdd(c->b, base, q, "")),
-                                    len % c->vw ? below_mask(c, q, ci(c, len)) : NULL);
+        LLVMValueRef mask = len % c->vw ? below_mask(c, q, ci(c, len)) : NULL;
+        LLVMValueRef v = vec_input(c, nd->in[0], LLVMBuildAdd(c->b, base, q, ""), mask, j);
+        if (mask && c->s->remat[nd->in[0]]) v = LLVMBuildSelect(c->b, mask, v, LLVMConstNull(c->vec), "");
         LLVMBuildStore(c->b, LLVMBuildFAdd(c->b, LLVMBuildLoad2(c->b, c->vec, accp, ""), v, ""), accp);
         loop_end(c, &l3);
         loop_end(c, &l2);

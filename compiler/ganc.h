@@ -157,6 +157,9 @@ typedef struct {
                                  products that their COL2IM sums straight into its image or
                                  their SWAP01 stores in its layout, and SWAP01s whose
                                  products read their input in place */
+    char *remat;              /* cheap elementwise nodes never stored: each consumer (an
+                                 elementwise kernel or a sum) recomputes them from their
+                                 inputs, which stay live for it */
     int d_loss, g_loss, d_real, d_fake, fake, sample, x, z;   /* node ids in g */
     int64_t flops;            /* per training iteration */
 } Schedule;

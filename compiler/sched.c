@@ -151,13 +151,81 @@ static char *find_folded(const Graph *g, const char *root)
     return fold;
 }
 
+/* Cheap elementwise ops that a consumer may recompute instead of loading,
+ * in scalar loops and a vector at a time (cg.c elem_value). */
+static int cheap(Op op)
+{
+    switch (op) {
+    case OP_ADD: case OP_SUB: case OP_MUL: case OP_AFFINE: case OP_NEG: case OP_SQUARE:
+    case OP_RELU: case OP_LRELU: case OP_RELU_GRAD: case OP_LRELU_GRAD: case OP_TANH_GRAD: case OP_SIGM_GRAD:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+#define REMAT_MAX 12   /* ops a recomputed value may cost its consumer */
+
+/* Whether node id's recomputation (through rematerialised inputs) reads
+ * broadcasts only in ways a reduction of mode m reads a vector at a time:
+ * per channel in a channel sum, per row in a row sum, or a scalar. */
+static int remat_fits(const Graph *g, const char *remat, int id, MapMode m, int top)
+{
+    const Node *nd = &g->n[id];
+    if (nd->op == OP_BCAST) return nd->i[0] == MAP_SCALAR || nd->i[0] == (int)m || g->n[nd->in[0]].op == OP_CONST;
+    if (!top && !remat[id]) return 1;
+    for (int k = 0; k < nd->n_in; k++)
+        if (!remat_fits(g, remat, nd->in[k], m, 0)) return 0;
+    return 1;
+}
+
+/* Nodes that are never stored (Schedule.remat): cheap elementwise values
+ * whose users are all elementwise nodes of their shape or sums, in sections
+ * that compute the value too.  Each consumer recomputes them from their
+ * inputs, so a chain such as batchnorm's backward stores only the values
+ * that something else needs (its input gradient, say), not every product
+ * along the way, and sums such as sum((x - mean)^2) read x, not a squared
+ * copy. */
+static char *find_remat(const Graph *g, char *const *in, int n_in, const char *root)
+{
+    char *remat = calloc((size_t)g->len + 1, 1);
+    int *cost = calloc((size_t)g->len + 1, sizeof *cost);
+    ir_assert(remat && cost);
+    for (int id = 0; id < g->len; id++) {
+        const Node *nd = &g->n[id];
+        if (root[id] || !cheap(nd->op)) continue;
+        int c = 1, ok = 1, any = 0;
+        for (int k = 0; k < nd->n_in; k++) {
+            c += cost[nd->in[k]];
+            const Node *src = &g->n[owner(g, nd->in[k])];   /* a product's result: stored in its place */
+            ok &= fusible(src) || src->op == OP_PARAM || src->op == OP_INPUT;
+        }
+        if (c > REMAT_MAX) continue;
+        for (int u = id + 1; u < g->len && ok; u++) {
+            const Node *un = &g->n[u];
+            int uses = 0;
+            for (int k = 0; k < un->n_in; k++) uses |= un->in[k] == id;
+            if (!uses) continue;
+            any = 1;
+            for (int q = 0; q < n_in; q++) ok &= !in[q][u] || in[q][id];
+            if (un->op == OP_REDUCE)
+                ok &= un->i[0] != MAP_BATCH && remat_fits(g, remat, id, (MapMode)un->i[0], 1);
+            else
+                ok &= fusible(un) && un->op != OP_BCAST && un->op != OP_DROPMASK && ir_shape_eq(un->shape, nd->shape);
+        }
+        if (ok && any) { remat[id] = 1; cost[id] = c; }
+    }
+    free(cost);
+    return remat;
+}
+
 /* Kernel time t reads node id: a folded node through its inputs. */
-static void reads(const Schedule *s, int id, int t, int *last)
+static void reads(const Schedule *s, int id, int t, int *last, int elem)
 {
     const Graph *g = s->g;
     int o = owner(g, id);
-    if (s->folded[o]) {
-        for (int k = 0; k < g->n[o].n_in; k++) reads(s, g->n[o].in[k], t, last);
+    if (s->folded[o] || s->remat[o] || (elem && g->n[o].op == OP_BCAST)) {   /* read through its inputs */
+        for (int k = 0; k < g->n[o].n_in; k++) reads(s, g->n[o].in[k], t, last, elem || s->remat[o]);
         return;
     }
     if (last[o] < t) last[o] = t;
@@ -240,9 +308,9 @@ static void build_section(Schedule *s, Section *sec, const char *in_sec, const c
         if (k->kind != KN_ELEM) continue;
         for (int m = 0; m < k->n_members; m++) {
             int id = k->members[m], inside = 0;
-            for (int j = m + 1; j < k->n_members; j++) {
+            for (int j = m + 1; j < k->n_members; j++) {   /* recomputed users read it elsewhere too */
                 const Node *u = &g->n[k->members[j]];
-                for (int t = 0; t < u->n_in; t++) inside += u->in[t] == id;
+                for (int t = 0; t < u->n_in; t++) inside += u->in[t] == id && !s->remat[k->members[j]];
             }
             if (inlined(&g->n[id])) {   /* fused users recompute it */
                 inside = 0;
@@ -250,7 +318,7 @@ static void build_section(Schedule *s, Section *sec, const char *in_sec, const c
                     for (int t = 0; t < g->n[u].n_in; t++)
                         inside += g->n[u].in[t] == id && fusible(&g->n[u]);
             }
-            k->out[m] = root[id] || inside < users[id];
+            k->out[m] = !s->remat[id] && (root[id] || inside < users[id]);
         }
     }
     free(users);
@@ -281,6 +349,20 @@ static int busy_together(const Block *a, const Block *b)
  * element is read before it is written (cg.c elem_members loads all inputs
  * first).  An epilogue (only: the panel product's result `only`, which
  * its product writes but does not read) may overwrite only that. */
+/* The buffers that computing node id reads (through recomputed values),
+ * appended to x[] (at most 64). */
+static void read_buffers(const Schedule *s, int id, int *x, int *n)
+{
+    const Graph *g = s->g;
+    const Node *nd = &g->n[id];
+    if (nd->op == OP_BCAST) return;
+    for (int i = 0; i < nd->n_in; i++) {
+        int o = owner(g, nd->in[i]);
+        if (s->remat[o]) read_buffers(s, o, x, n);
+        else if (*n < 64) x[(*n)++] = o;
+    }
+}
+
 static void pair_in_place(const Schedule *s, const Kernel *k, int only, int *pair)
 {
     const Graph *g = s->g;
@@ -289,9 +371,10 @@ static void pair_in_place(const Schedule *s, const Kernel *k, int only, int *pai
         int y = k->members[m];
         if (!k->out[m]) continue;
         for (int j = 0; j < k->n_members && pair[y] < 0; j++) {
-            const Node *nd = &g->n[k->members[j]];
-            for (int i = 0; i < nd->n_in && nd->op != OP_BCAST && pair[y] < 0; i++) {
-                int x = owner(g, nd->in[i]), used = 0;
+            int xs[64], nx = 0;
+            read_buffers(s, k->members[j], xs, &nx);
+            for (int i = 0; i < nx && pair[y] < 0; i++) {
+                int x = xs[i], used = 0;
                 if (inlined(&g->n[x]) || g->n[x].op == OP_INPUT || g->n[x].op == OP_PARAM ||
                     ir_numel(g->n[x].shape) != ir_numel(g->n[y].shape) || (only >= 0 && x != only))
                     continue;
@@ -363,11 +446,7 @@ static int64_t plan(Schedule *s, const int *secs, int n_secs, int64_t base, cons
                     if (last[o] < t) last[o] = t;
                     continue;
                 }
-                for (int j = 0; j < nd->n_in; j++) {
-                    int in = nd->in[j];
-                    if (k->kind == KN_ELEM && g->n[in].op == OP_BCAST) in = g->n[in].in[0];   /* recomputed */
-                    reads(s, in, t, last);
-                }
+                for (int j = 0; j < nd->n_in; j++) reads(s, nd->in[j], t, last, k->kind == KN_ELEM);
             }
         }
     }
@@ -541,6 +620,7 @@ static void layout(Schedule *s)
     }
     /* kernels */
     s->folded = find_folded(g, root);
+    s->remat = find_remat(g, in, SEC_COUNT, root);
     for (int k = 0; k < SEC_COUNT; k++) build_section(s, &s->sec[k], in[k], root);
     if (s->sample != s->fake) {   /* both G forwards leave their output in one place (gout_offset) */
         Kernel *kn = push(&s->sec[SEC_SAMPLE], KN_GRADCOPY);
@@ -700,7 +780,7 @@ void sched_print(FILE *f, const Schedule *s)
             fprintf(f, "\n");
             if (kk->kind == KN_ELEM)
                 for (int m = 0; m < kk->n_members; m++) {
-                    fprintf(f, "  %s", kk->out[m] ? "store" : "     ");
+                    fprintf(f, "  %s", kk->out[m] ? "store" : s->remat[kk->members[m]] ? "remat" : "     ");
                     ir_print_node(f, g, kk->members[m]);
                 }
             else if (kk->node >= 0 && kk->kind != KN_GRADCOPY && kk->kind != KN_STORE) {
@@ -737,6 +817,7 @@ Schedule *sched_graph(Graph *g, const int *outs, int n)
         }
     }
     s->folded = find_folded(g, root);
+    s->remat = find_remat(g, &in, 1, root);
     build_section(s, &s->sec[SEC_GFWD], in, root);
     int one[1] = {SEC_GFWD};
     top = plan(s, one, 1, top, pinned, root);   /* outs are read after the section */
@@ -763,6 +844,7 @@ void sched_free(Schedule *s)
     }
     free(s->bufs);
     free(s->folded);
+    free(s->remat);
     free(s->off);
     free(s);
 }

@@ -883,12 +883,50 @@ static void bcast_reduce_cases(Op op)
         }
 }
 
+/* Sums of values that are never stored but recomputed by each consumer
+ * (sched.c find_remat): in a sum a vector at a time with per-channel, per-row
+ * or scalar broadcasts, over rows that end in a masked tail or not; and in
+ * an elementwise kernel of their own. */
+static void remat_cases(void)
+{
+    const MapMode modes[3] = {MAP_CHANNEL, MAP_ROW, MAP_SCALAR};
+    const Shape bigs[3] = {S4(3, 5, 3, 7), S4(2, 4, 8, 8), S2(5, 33)};
+    for (int q = 0; q < 3; q++)
+        for (int b = 0; b < 3; b++) {
+            MapMode m = modes[q];
+            Shape big = bigs[b];
+            if (m == MAP_CHANNEL && big.rank < 3) continue;
+            char v[100];
+            snprintf(v, sizeof v, "remat/%s/%s", map_names[m], sstr(big));
+            ISOLATED(OP_REDUCE, v) {
+                T *t = t_new();
+                Graph *g = t->g;
+                int x = t_var(t, big, 0, 2, 1), mu = t_var(t, small_of(big, m), 0, 1, 1), sc = t_var(t, small_of(big, m), 0.5, 2, 1);
+                int th = ir_un(g, OP_TANH, x, L);   /* not cheap: stored, a leaf of the rest */
+                int d = ir_bin(g, OP_SUB, ir_affine(g, th, 1.5, 0.25, L), ir_bcast(g, mu, big, m, L), L);
+                int sq = ir_un(g, OP_SQUARE, d, L);
+                int r1 = ir_reduce(g, sq, m, L);
+                int e = ir_bin(g, OP_MUL, d, ir_bcast(g, sc, big, m, L), L);
+                int f = ir_bin(g, OP_ADD, e, un_f(g, OP_LRELU, ir_affine(g, x, 2, 0.5, L), 0.2), L);
+                int r2 = ir_reduce(g, ir_un(g, OP_NEG, f, L), m, L);
+                int y = ir_bin(g, OP_ADD, ir_bin(g, OP_MUL, f, ir_bcast(g, r1, big, m, L), L), ir_bcast(g, r2, big, m, L), L);
+                Schedule *s = sched_graph(g, &y, 1);
+                result(s->remat[sq] && s->remat[e] && s->remat[f] && s->remat[d] && !s->remat[th] && s->off[th] >= 0,
+                       labf("sched/%s", v), "the chains into the sums should be recomputed, tanh(x) stored");
+                sched_free(s);
+                check(t, OP_REDUCE, y, v, GRAD | KERNEL, 1e-4);
+                t_free(t);
+            }
+        }
+}
+
 static void matmul_cases(void)
 {
     int mr = vw >= 16 ? 8 : 6, nr = 2 * vw;
     struct { int64_t M, K, N; const char *what; } sz[] = {
         {3, 5, 7, "small"}, {13, 19, 70, "tails"}, {1, 7, 9, "m1"}, {2 * mr, 11, 2 * nr, "exact-tiles"},
-        {mr + 1, 33, nr + 1, "tile+1"}, {5, 1, 3, "k1"}, {70, 600, 40, "k-blocks"}, {9, 300, 200, "many-panels"}};
+        {mr + 1, 33, nr + 1, "tile+1"}, {5, 1, 3, "k1"}, {70, 600, 40, "k-blocks"}, {9, 300, 200, "many-panels"},
+        {601, 1024, 40, "a-packed"}};   /* rows of A 4 KB apart: packed, three row blocks */
     for (size_t q = 0; q < sizeof sz / sizeof sz[0]; q++)
         for (int ta = 0; ta < 2; ta++)
             for (int tb = 0; tb < 2; tb++) ISOLATED(OP_MATMUL, labf("matmul/%s%s%s", sz[q].what, ta ? "/ta" : "", tb ? "/tb" : "")) {
@@ -1315,7 +1353,8 @@ static int op_cases(Op op)
     case OP_RELU_GRAD: case OP_LRELU_GRAD: case OP_TANH_GRAD: case OP_SIGM_GRAD: case OP_SIGN:
         elem_cases(op);
         return 1;
-    case OP_BCAST: case OP_REDUCE: bcast_reduce_cases(op); return 1;
+    case OP_BCAST: bcast_reduce_cases(op); return 1;
+    case OP_REDUCE: bcast_reduce_cases(op); remat_cases(); return 1;
     case OP_MATMUL: matmul_cases(); epilogue_cases(); return 1;
     case OP_RESHAPE: reshape_cases(); return 1;
     case OP_CONCAT: concat_cases(); return 1;
