@@ -412,7 +412,8 @@ static int64_t place(Block *live, int *n_live, int64_t base, Block nb)
 /* Positions kernels on one timeline and gives every materialised node of the
  * sections in `secs` an offset from `base`; returns the end of the region.
  * Nodes in `keep` (or NULL) stay live to the end of the timeline. */
-static int64_t plan(Schedule *s, const int *secs, int n_secs, int64_t base, const char *pinned, const char *keep)
+static int64_t plan(Schedule *s, const int *secs, int n_secs, int64_t base, const char *pinned, const char *keep,
+                    int shared)
 {
     Graph *g = s->g;
     int *def = malloc((size_t)g->len * sizeof *def), *last = malloc((size_t)g->len * sizeof *last);
@@ -453,10 +454,18 @@ static int64_t plan(Schedule *s, const int *secs, int n_secs, int64_t base, cons
     if (keep)
         for (int id = 0; id < g->len; id++)
             if (keep[id] && def[owner(g, id)] >= 0) last[owner(g, id)] = t;
-    Block *live = malloc((size_t)g->len * sizeof *live);
+    Block *live = malloc(((size_t)g->len + 1) * sizeof *live);
     int n_live = 0, reuse = !getenv("GANC_NO_REUSE");   /* tests: every buffer its own memory */
     int64_t top = base;
     ir_assert(live);
+    if (shared && reuse)   /* the buffers placed before that this timeline uses, and fake's, are busy throughout */
+        for (int id = 0; id < g->len; id++) {
+            int o = owner(g, id);
+            if (o != id || pinned[id] || s->off[id] < base || (def[id] < 0 && last[id] < 0 && id != s->fake)) continue;
+            int64_t size = align_up(ir_numel(g->n[id].shape) ? ir_numel(g->n[id].shape) : 1);
+            live[n_live++] = (Block){s->off[id], size, 0, t, 0, 0};
+            if (s->off[id] + size > top) top = s->off[id] + size;
+        }
     /* by definition time: scan t ascending */
     for (int tt = 0; tt < t; tt++)
         for (int id = 0; id < g->len; id++) {
@@ -599,12 +608,11 @@ static void layout(Schedule *s)
         top += 4 * len;
         int64_t rel = 0;
         for (int k = 0; k < s->n_params[net]; k++) {
-            int pid = s->params[net][k], gid = s->grads[net][k];
+            int pid = s->params[net][k], gid = owner(g, s->grads[net][k]);   /* a view: its owner */
             s->off[pid] = s->p_off[net] + rel;
             int sec = net == NET_D ? SEC_DSTEP : SEC_GSTEP;
             const Node *gn = &g->n[gid];
-            if (in[sec][gid] && !pinned[gid] && gn->op != OP_CONST && gn->op != OP_RESHAPE &&
-                ir_ops[gn->op].kind != K_SOURCE) {
+            if (in[sec][gid] && !pinned[gid] && gn->op != OP_CONST && ir_ops[gn->op].kind != K_SOURCE) {
                 pinned[gid] = 1;
                 s->off[gid] = s->g_off[net] + rel;
             }
@@ -641,7 +649,7 @@ static void layout(Schedule *s)
         for (int k = 0; k < s->n_params[net]; k++) {
             int gid = s->grads[net][k];
             int64_t len = ir_numel(g->n[s->params[net][k]].shape);
-            if (s->off[gid] != s->g_off[net] + rel) {
+            if (s->off[owner(g, gid)] != s->g_off[net] + rel) {
                 Kernel *kn = push(sec, KN_GRADCOPY);
                 kn->node = gid; kn->dst = s->g_off[net] + rel; kn->len = len;
             }
@@ -660,10 +668,13 @@ static void layout(Schedule *s)
         Section *sec = &s->sec[net == NET_D ? SEC_DSTEP : SEC_GSTEP];
         push(sec, s->p->opt[net].kind == OPT_ADAM ? KN_ADAM : KN_SGD)->net = net;
     }
-    /* transient part: the training timeline, then sampling on its own */
+    /* transient part: the training timeline, then sampling in the same
+     * memory (nothing transient lives from one call to the next, but the
+     * generated batch, which both leave in fake's buffer) */
     int train[3] = {SEC_GFWD, SEC_DSTEP, SEC_GSTEP}, samp[1] = {SEC_SAMPLE};
-    top = align_up(plan(s, train, 3, top, pinned, root));
-    top = align_up(plan(s, samp, 1, top, pinned, root));
+    int64_t ttop = align_up(plan(s, train, 3, top, pinned, root, 0));
+    int64_t stop = align_up(plan(s, samp, 1, getenv("GANC_NO_REUSE") ? ttop : top, pinned, root, 1));
+    top = stop > ttop ? stop : ttop;
     /* views share their owner's buffer */
     for (size_t id = 0; id < n; id++)
         if (g->n[id].op == OP_RESHAPE) s->off[id] = s->off[owner(g, (int)id)];
@@ -676,6 +687,79 @@ static void layout(Schedule *s)
                 s->flops += node_flops(s, s->sec[sec].k[k].node) * (sec == SEC_GSTEP ? 1 : s->p->n_critic);
     for (int k = 0; k < SEC_COUNT; k++) free(in[k]);
     free(root); free(pinned);
+}
+
+/* Renumbers the graph (and roots[]) so that nodes that depend on the fake
+ * batch but not on the real one come after every node that does not, and
+ * nodes that depend on both come last.  Ids are the order kernels run in,
+ * so the D step then runs D on the real batch forward and backward before D
+ * on the fake batch: the real batch's activations are free before the fake
+ * batch's are made, instead of both being live through the backward pass.
+ * Any such order is topological: a node's inputs depend on no more than it.
+ * A sum is placed as soon as its inputs are: its input is usually big and
+ * its result small (a batchnorm's parameter gradients); so is the sum of
+ * two products (a weight's gradients from the two batches), which frees
+ * both. */
+static int hoisted(const Graph *g, int id)
+{
+    const Node *nd = &g->n[id];
+    if (nd->op == OP_REDUCE) return 1;
+    return nd->op == OP_ADD && !fusible(&g->n[nd->in[0]]) && !fusible(&g->n[nd->in[1]]);
+}
+
+static void order_branches(Graph **gp, int *roots, int n_roots, int x, int fake)
+{
+    Graph *old = *gp;
+    size_t len = (size_t)old->len;
+    char *dx = calloc(len + 1, 1), *df = calloc(len + 1, 1);
+    int *map = malloc((len + 1) * sizeof *map);
+    ir_assert(dx && df && map);
+    for (int id = 0; id < old->len; id++) {
+        dx[id] = id == x;
+        df[id] = id == fake;
+        for (int k = 0; k < old->n[id].n_in; k++) {
+            dx[id] |= dx[old->n[id].in[k]];
+            df[id] |= df[old->n[id].in[k]];
+        }
+    }
+    /* users: CSR lists */
+    int *first = calloc(len + 2, sizeof *first), *user = malloc((2 * len + 1) * sizeof *user);
+    ir_assert(first && user);
+    for (int id = 0; id < old->len; id++)
+        for (int k = 0; k < old->n[id].n_in; k++) first[old->n[id].in[k] + 1]++;
+    for (size_t id = 0; id < len; id++) first[id + 1] += first[id];
+    int *fill = malloc((len + 1) * sizeof *fill), *stack = malloc((len + 1) * sizeof *stack);
+    ir_assert(fill && stack);
+    memcpy(fill, first, len * sizeof *fill);
+    if ((size_t)first[len] > 2 * len) { user = realloc(user, ((size_t)first[len] + 1) * sizeof *user); ir_assert(user); }
+    for (int id = 0; id < old->len; id++)
+        for (int k = 0; k < old->n[id].n_in; k++) user[fill[old->n[id].in[k]]++] = id;
+    for (size_t id = 0; id < len; id++) map[id] = -1;
+    Graph *g = ir_new();
+    for (int pass = 0; pass < 3; pass++)
+        for (int id0 = 0; id0 < old->len; id0++) {
+            if ((!df[id0] ? 0 : !dx[id0] ? 1 : 2) != pass || map[id0] >= 0) continue;
+            int n = 0;
+            stack[n++] = id0;
+            while (n) {   /* places a node, then each sum of it whose inputs are all placed */
+                int id = stack[--n];
+                Node nd = old->n[id];
+                for (int k = 0; k < nd.n_in; k++) nd.in[k] = map[nd.in[k]];
+                map[id] = ir_add_like(g, &nd);
+                ir_assert(map[id] >= 0);
+                for (int q = first[id]; q < first[id + 1]; q++) {
+                    int u = user[q], ready = map[u] < 0 && hoisted(old, u) && (!df[u] ? 0 : !dx[u] ? 1 : 2) >= pass;
+                    for (int k = 0; k < old->n[u].n_in && ready; k++) ready = map[old->n[u].in[k]] >= 0;
+                    for (int j = 0; j < n && ready; j++) ready = stack[j] != u;
+                    if (ready) stack[n++] = u;
+                }
+            }
+        }
+    for (int r = 0; r < n_roots; r++)
+        if (roots[r] >= 0) roots[r] = map[roots[r]];
+    free(dx); free(df); free(map); free(first); free(user); free(fill); free(stack);
+    ir_free(old);
+    *gp = g;
 }
 
 Schedule *sched_build(Program *p)
@@ -711,6 +795,10 @@ Schedule *sched_build(Program *p)
         }
     for (int k = 0; k < s->n_bufs; k++) roots[q++] = s->bufs[k];
     simplify_lower(&p->g, roots, q);
+    int xin = -1;
+    for (int id = 0; id < p->g->len; id++)
+        if (p->g->n[id].op == OP_INPUT && p->g->n[id].i[0] == IN_X) xin = id;
+    order_branches(&p->g, roots, q, xin, roots[0]);
     s->g = p->g;
     q = nfix;
     for (int net = 0; net < 2; net++)
@@ -820,7 +908,7 @@ Schedule *sched_graph(Graph *g, const int *outs, int n)
     s->remat = find_remat(g, &in, 1, root);
     build_section(s, &s->sec[SEC_GFWD], in, root);
     int one[1] = {SEC_GFWD};
-    top = plan(s, one, 1, top, pinned, root);   /* outs are read after the section */
+    top = plan(s, one, 1, top, pinned, root, 0);   /* outs are read after the section */
     for (size_t id = 0; id < len; id++)
         if (g->n[id].op == OP_RESHAPE) s->off[id] = s->off[owner(g, (int)id)];
     s->arena = align_up(top);
