@@ -388,25 +388,90 @@ static void pair_in_place(const Schedule *s, const Kernel *k, int only, int *pai
     }
 }
 
-/* Interval first-fit over one timeline of kernels; nodes in `def` order. */
-static int64_t place(Block *live, int *n_live, int64_t base, Block nb)
+/* Blocks of one buffer that one kernel hands from a dying input to its
+ * output (pair_in_place): the same place, one ending where the other starts. */
+static int in_place(const Block *a, const Block *b)
 {
-    int j = 0;
-    for (int k = 0; k < *n_live; k++)
-        if (live[k].end >= nb.start) live[j++] = live[k];
-    *n_live = j;
-    int64_t at = base;
-    for (int again = 1; again;) {
-        again = 0;
-        for (int k = 0; k < *n_live; k++)
-            if (at < live[k].off + live[k].size && live[k].off < at + nb.size && busy_together(&live[k], &nb)) {
-                at = align_up(live[k].off + live[k].size);
-                again = 1;
+    return a->off == b->off && a->size == b->size && (a->end == b->start || b->end == a->start);
+}
+
+typedef struct { int64_t size; int start, k; } Ord;
+
+static int by_size(const void *a, const void *b)
+{
+    const Ord *x = a, *y = b;
+    if (x->size != y->size) return x->size > y->size ? -1 : 1;
+    return x->start != y->start ? x->start - y->start : x->k - y->k;
+}
+
+static int by_off(const void *a, const void *b)
+{
+    const Block *x = *(Block *const *)a, *y = *(Block *const *)b;
+    return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* Places the nodes defined on the timeline (def/last/def2/last1 from
+ * plan()) from base up, beside the n_fixed blocks already in blk[] (room
+ * for g->len more): a node that takes over the buffer of an input dying in
+ * its kernel (pair[]) joins that input's block; then blocks are placed
+ * largest first, each at the lowest address free for all of its life
+ * (greedy by size: the big buffers settle first and small ones fill the
+ * holes between them, which placing in time order leaves stranded).
+ * Returns the end of the region. */
+static int64_t place_by_size(Schedule *s, Block *blk, int n_fixed, int64_t top, int64_t base, int t, const char *pinned,
+                             const int *def, const int *last, const int *def2, const int *last1, const int *pair)
+{
+    const Graph *g = s->g;
+    int *bi = malloc((size_t)g->len * sizeof *bi);
+    Ord *ord = malloc(((size_t)g->len + 1) * sizeof *ord);
+    Block **near = malloc(((size_t)g->len + (size_t)n_fixed + 1) * sizeof *near);
+    ir_assert(bi && ord && near);
+    int nb = n_fixed;
+    for (int tt = 0; tt < t; tt++)
+        for (int id = 0; id < g->len; id++) {
+            if (def[id] != tt || pinned[id] || s->off[id] >= 0) continue;
+            int64_t size = align_up(ir_numel(g->n[id].shape) ? ir_numel(g->n[id].shape) : 1);
+            int x = pair[id] >= 0 ? owner(g, pair[id]) : -1;
+            if (x >= 0 && s->off[x] == -2 && last[x] == tt && def2[id] < 0 && def2[x] < 0 &&
+                blk[bi[x]].size == size && blk[bi[x]].end == tt) {   /* x dies here: id takes its buffer */
+                bi[id] = bi[x];
+                blk[bi[id]].end = last[id];
+            } else {
+                bi[id] = nb;
+                blk[nb++] = (Block){0, size, def[id], last[id], def2[id] >= 0 ? last1[id] : 0, def2[id] >= 0 ? def2[id] : 0};
             }
+            s->off[id] = -2;   /* in block bi[id] */
+        }
+    int no = 0;
+    for (int k = n_fixed; k < nb; k++) ord[no++] = (Ord){blk[k].size, blk[k].start, k};
+    qsort(ord, (size_t)no, sizeof *ord, by_size);
+    char *placed = calloc((size_t)nb + 1, 1);
+    ir_assert(placed);
+    memset(placed, 1, (size_t)n_fixed);
+    for (int q = 0; q < no; q++) {
+        Block *b = &blk[ord[q].k];
+        int n = 0;
+        for (int j = 0; j < nb; j++)
+            if (placed[j] && busy_together(&blk[j], b)) near[n++] = &blk[j];
+        qsort(near, (size_t)n, sizeof *near, by_off);
+        int64_t at = base;
+        for (int j = 0; j < n; j++) {
+            if (near[j]->off + near[j]->size <= at) continue;
+            if (near[j]->off >= at + b->size) break;
+            at = align_up(near[j]->off + near[j]->size);
+        }
+        b->off = at;
+        placed[ord[q].k] = 1;
+        if (at + b->size > top) top = at + b->size;
     }
-    nb.off = at;
-    live[(*n_live)++] = nb;
-    return at;
+    for (int j = 0; j < nb; j++)   /* the guarantee: no two buffers busy at once overlap */
+        for (int k = j + 1; k < nb; k++)
+            ir_assert(!(blk[j].off < blk[k].off + blk[k].size && blk[k].off < blk[j].off + blk[j].size &&
+                        busy_together(&blk[j], &blk[k])) || in_place(&blk[j], &blk[k]));
+    for (int id = 0; id < g->len; id++)
+        if (s->off[id] == -2) s->off[id] = blk[bi[id]].off;
+    free(bi); free(ord); free(near); free(placed);
+    return top;
 }
 
 /* Positions kernels on one timeline and gives every materialised node of the
@@ -458,40 +523,26 @@ static int64_t plan(Schedule *s, const int *secs, int n_secs, int64_t base, cons
     int n_live = 0, reuse = !getenv("GANC_NO_REUSE");   /* tests: every buffer its own memory */
     int64_t top = base;
     ir_assert(live);
-    if (shared && reuse)   /* the buffers placed before that this timeline uses, and fake's, are busy throughout */
+    if (shared && reuse)   /* the buffers placed before that this timeline uses, and fake's, are busy */
         for (int id = 0; id < g->len; id++) {
             int o = owner(g, id);
             if (o != id || pinned[id] || s->off[id] < base || (def[id] < 0 && last[id] < 0 && id != s->fake)) continue;
             int64_t size = align_up(ir_numel(g->n[id].shape) ? ir_numel(g->n[id].shape) : 1);
-            live[n_live++] = (Block){s->off[id], size, 0, t, 0, 0};
+            /* from its kernel here, or the start when it is read before any; to its last reader, or
+             * the end for fake's (the runtime reads the generated batch after the section) */
+            live[n_live++] = (Block){s->off[id], size, def[id] < 0 ? 0 : def[id], id == s->fake || last[id] < 0 ? t : last[id], 0, 0};
             if (s->off[id] + size > top) top = s->off[id] + size;
         }
-    /* by definition time: scan t ascending */
-    for (int tt = 0; tt < t; tt++)
-        for (int id = 0; id < g->len; id++) {
-            if (def[id] != tt || pinned[id] || s->off[id] >= 0) continue;
-            int64_t size = align_up(ir_numel(g->n[id].shape) ? ir_numel(g->n[id].shape) : 1);
-            int x = pair[id] >= 0 ? owner(g, pair[id]) : -1, b = -1;
-            if (reuse && x >= 0 && last[x] == tt && s->off[x] >= base && def2[id] < 0)   /* x dies here: id takes its buffer */
-                for (int j = 0; j < n_live && b < 0; j++)
-                    if (live[j].off == s->off[x] && live[j].size == size && live[j].end == tt) b = j;
-            if (b >= 0) {   /* unless its memory is busy again later, in the gap it was placed in */
-                Block ext = live[b];
-                ext.end = last[id];
-                for (int j = 0; j < n_live && b >= 0; j++)
-                    if (j != b && live[j].off < ext.off + ext.size && ext.off < live[j].off + live[j].size &&
-                        busy_together(&live[j], &ext))
-                        b = -1;
+    if (reuse) {
+        top = place_by_size(s, live, n_live, top, base, t, pinned, def, last, def2, last1, pair);
+    } else {
+        for (int tt = 0; tt < t; tt++)   /* every buffer after the last */
+            for (int id = 0; id < g->len; id++) {
+                if (def[id] != tt || pinned[id] || s->off[id] >= 0) continue;
+                s->off[id] = top;
+                top += align_up(ir_numel(g->n[id].shape) ? ir_numel(g->n[id].shape) : 1);
             }
-            if (b >= 0) {
-                s->off[id] = live[b].off;
-                live[b].end = last[id];
-                continue;
-            }
-            Block nb = {0, size, def[id], last[id], def2[id] >= 0 ? last1[id] : 0, def2[id] >= 0 ? def2[id] : 0};
-            s->off[id] = place(live, &n_live, reuse ? base : top, nb);
-            if (s->off[id] + size > top) top = s->off[id] + size;
-        }
+    }
     free(def); free(last); free(live); free(pair); free(def2); free(last1);
     return top;
 }
