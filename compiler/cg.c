@@ -59,7 +59,9 @@ typedef struct {
     /* arena offsets the body being emitted takes as parameters, in order of
      * first use; n_slot = -1 outside kernel bodies (offsets are constants) */
     int64_t slot[CG_SLOTS];
-    int n_slot;
+    LLVMValueRef slot_fn[CG_SLOTS];   /* a function's address instead of an offset (fn_slot) */
+    int n_slot, n_epi;
+    LLVMTypeRef epi_t;     /* void (float *arena, i64, i64, i64, i64): epilogue functions */
     Body *bodies;
     int n_bodies, cap_bodies;
     /* memory accesses of the kernel being emitted, by buffer (arena offset),
@@ -109,6 +111,18 @@ static LLVMValueRef offset(Cg *c, int64_t off)
         if (c->slot[j] == off) return LLVMGetParam(c->fn, 3 + (unsigned)j);
     if (c->n_slot < 0 || c->n_slot == CG_SLOTS) return ci(c, off);
     c->slot[c->n_slot] = off;
+    return LLVMGetParam(c->fn, 3 + (unsigned)c->n_slot++);
+}
+
+/* The address of function f as an i64: in a kernel body, a parameter (the
+ * kernel passes it), so bodies that differ only in the function they call
+ * (a product's epilogue) are one body; elsewhere, or past CG_SLOTS, a
+ * constant. */
+static LLVMValueRef fn_slot(Cg *c, LLVMValueRef f)
+{
+    if (c->n_slot < 0 || c->n_slot == CG_SLOTS) return LLVMConstPtrToInt(f, c->i64);
+    c->slot[c->n_slot] = INT64_MIN + c->n_slot;   /* never an offset */
+    c->slot_fn[c->n_slot] = f;
     return LLVMGetParam(c->fn, 3 + (unsigned)c->n_slot++);
 }
 
@@ -226,6 +240,7 @@ static void kernel_begin(Cg *c, const char *what, LLVMValueRef *lo, LLVMValueRef
     snprintf(name, sizeof name, "%s_body", c->kname);
     c->n_acc = 0;
     c->n_slot = 0;
+    for (int j = 0; j < CG_SLOTS; j++) c->slot_fn[j] = NULL;
     c->fn = LLVMAddFunction(c->m, name, c->kbody_t);
     LLVMSetLinkage(c->fn, LLVMInternalLinkage);
     c->arena = LLVMGetParam(c->fn, 0);
@@ -431,7 +446,9 @@ static void kernel_end(Cg *c)
     c->fn = LLVMAddFunction(c->m, c->kname, c->kfn_t);
     LLVMSetLinkage(c->fn, LLVMInternalLinkage);
     for (int j = 0; j < 3; j++) args[j] = LLVMGetParam(c->fn, (unsigned)j);
-    for (int j = 0; j < CG_SLOTS; j++) args[3 + j] = ci(c, j < c->n_slot ? c->slot[j] : 0);
+    for (int j = 0; j < CG_SLOTS; j++)
+        args[3 + j] = j < c->n_slot && c->slot_fn[j] ? LLVMConstPtrToInt(c->slot_fn[j], c->i64)
+                                                      : ci(c, j < c->n_slot ? c->slot[j] : 0);
     c->n_slot = -1;
     LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->cx, c->fn, "entry"));
     LLVMBuildCall2(c->b, c->kbody_t, bd->fn, args, 3 + CG_SLOTS, "");
@@ -952,7 +969,7 @@ static LLVMValueRef mat_at(Cg *c, Mat m, LLVMValueRef r, MatCols col, int hi)
 {
     LLVMValueRef idx = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, r, ci(c, m.P), ""), col.at, "");
     if (!hi) return at(c, m.off, idx);
-    idx = LLVMBuildAdd(c->b, idx, ci(c, m.off + (m.R - 1) * m.P), "");
+    idx = LLVMBuildAdd(c->b, LLVMBuildAdd(c->b, idx, ci(c, (m.R - 1) * m.P), ""), offset(c, m.off), "");
     return LLVMBuildGEP2(c->b, c->f32, c->arena, &idx, 1, "phi");
 }
 
@@ -1363,6 +1380,57 @@ static void epilogue_block(Cg *c, const Kernel *k, Mat m, int sw, LLVMValueRef r
     loop_end(c, &lr);
 }
 
+/* The epilogue of product kernel k as a function of its own, void
+ * (float *arena, i64 a0, i64 a1, i64 a2, i64 a3): on rows a0..a1-1 and
+ * columns a2..a3-1 of the result m (stored NCHW when sw), or for a col2im
+ * product (img: its image) on the planes of batch rows a0..a1-1, channels
+ * a2..a3-1.  Emitted before the product's body, which calls it through a
+ * slot (fn_slot): products that differ only in their epilogue share a body. */
+static LLVMValueRef epilogue_fn(Cg *c, const Kernel *k, Mat m, int sw, const Shape *img)
+{
+    char name[64];
+    snprintf(name, sizeof name, "e%d_epilogue", c->n_epi++);
+    snprintf(c->kname, sizeof c->kname, "%s", name);   /* alias scopes are named after it */
+    LLVMValueRef f = LLVMAddFunction(c->m, name, c->epi_t);
+    LLVMSetLinkage(f, LLVMInternalLinkage);
+    LLVMAddAttributeAtIndex(f, 1, LLVMCreateEnumAttribute(c->cx, LLVMGetEnumAttributeKindForName("noalias", 7), 0));
+    c->fn = f;
+    c->arena = LLVMGetParam(f, 0);
+    c->n_slot = -1;
+    c->n_acc = 0;
+    LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->cx, f, "entry"));
+    LLVMValueRef a[4];
+    for (int j = 0; j < 4; j++) a[j] = LLVMGetParam(f, 1 + (unsigned)j);
+    if (img) {   /* the planes of batch rows a0.., channels a2.. are final */
+        int64_t C = img->d[1], HW = img->d[2] * img->d[3];
+        Loop lb, lc, lq;
+        ElemAt at;
+        at.b = loop_begin(c, &lb, a[0], a[1], "eb");
+        at.ch = loop_begin(c, &lc, a[2], a[3], "ec");
+        LLVMValueRef base = LLVMBuildMul(c->b, LLVMBuildAdd(c->b, LLVMBuildMul(c->b, at.b, ci(c, C), ""), at.ch, ""), ci(c, HW), "");
+        LLVMValueRef eq = loop_begin(c, &lq, ci(c, 0), ci(c, HW), "eq");
+        at.e = LLVMBuildAdd(c->b, base, eq, "e");
+        at.q = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, at.ch, ci(c, HW), ""), eq, "");
+        elem_members(c, &c->sec->k[k->epi - 1], &at);
+        loop_end(c, &lq);
+        loop_end(c, &lc);
+        loop_end(c, &lb);
+    } else {
+        epilogue_block(c, k, m, sw, a[0], a[1], a[2], a[3]);
+    }
+    LLVMBuildRetVoid(c->b);
+    alias_scopes(c);
+    return f;
+}
+
+/* Calls epilogue function f (epilogue_fn) from the body being emitted. */
+static void call_epilogue(Cg *c, LLVMValueRef f, LLVMValueRef a0, LLVMValueRef a1, LLVMValueRef a2, LLVMValueRef a3)
+{
+    LLVMValueRef fp = LLVMBuildIntToPtr(c->b, fn_slot(c, f), LLVMPointerType(c->epi_t, 0), "epi");
+    LLVMValueRef args[5] = {c->arena, a0, a1, a2, a3};
+    LLVMBuildCall2(c->b, c->epi_t, fp, args, 5, "");
+}
+
 /* NN products, and a·colsᵀ when cols is an IM2COL (packed from its image).
  * The kernel is the product's, or that of the SWAP01 that stores it. */
 static LLVMValueRef emit_matmul(Cg *c, const Kernel *k, int64_t *items, int64_t *grain)
@@ -1378,7 +1446,7 @@ static LLVMValueRef emit_matmul(Cg *c, const Kernel *k, int64_t *items, int64_t 
     int64_t nmc = (nmb + tiles_mc - 1) / tiles_mc, nkb = (K + MM_KC - 1) / MM_KC;
     Mat mb = mat_operand(c, nd->in[1]), ma = mat_operand(c, nd->in[0]);
     TileDst dst = {.m = mat_result(c, id, sw)};
-    LLVMValueRef lo, hi;
+    LLVMValueRef lo, hi, epi = k->epi ? epilogue_fn(c, k, dst.m, sw >= 0, NULL) : NULL;
     kernel_begin(c, sw >= 0 ? "matmul_swap01" : im ? "matmul_im2col" : "matmul", &lo, &hi);
     LLVMValueRef bp = LLVMBuildArrayAlloca(c->b, c->f32, ci(c, MM_KC * nr), "panel");
     LLVMSetAlignment(bp, 64);
@@ -1449,7 +1517,7 @@ static LLVMValueRef emit_matmul(Cg *c, const Kernel *k, int64_t *items, int64_t 
     if (k->epi) {   /* the item's block of the result is final */
         LLVMValueRef r0 = LLVMBuildMul(c->b, LLVMBuildMul(c->b, mc, ci(c, tiles_mc), ""), ci(c, c->mr), "");
         LLVMValueRef r1 = imin(c, LLVMBuildAdd(c->b, r0, ci(c, tiles_mc * c->mr), ""), ci(c, M));
-        epilogue_block(c, k, dst.m, sw >= 0, r0, r1, n0, imin(c, LLVMBuildAdd(c->b, n0, ci(c, nr), ""), ci(c, N)));
+        call_epilogue(c, epi, r0, r1, n0, imin(c, LLVMBuildAdd(c->b, n0, ci(c, nr), ""), ci(c, N)));
     }
     loop_end(c, &lt);
     kernel_end(c);
@@ -1484,7 +1552,7 @@ static LLVMValueRef emit_col2im_product(Cg *c, const Kernel *k, int64_t *items, 
     int64_t cb = MM_MC / kk < 1 ? 1 : MM_MC / kk < C ? MM_MC / kk : C, ncb = (C + cb - 1) / cb;
     int64_t bg = (8 * nr + YX - 1) / YX < B ? (8 * nr + YX - 1) / YX : B, nbg = (B + bg - 1) / bg;
     int64_t ntiles = (cb * kk + mr - 1) / mr, nkb = (K + MM_KC - 1) / MM_KC;
-    LLVMValueRef lo, hi;
+    LLVMValueRef lo, hi, epi = k->epi ? epilogue_fn(c, k, (Mat){0}, 0, &img) : NULL;
     kernel_begin(c, "matmul_col2im", &lo, &hi);
     LLVMValueRef bp = LLVMBuildArrayAlloca(c->b, c->f32, ci(c, MM_KC * nr), "panel");
     LLVMValueRef acc = LLVMBuildArrayAlloca(c->b, c->f32, ci(c, ntiles * mr * nr), "tiles");
@@ -1581,20 +1649,7 @@ static LLVMValueRef emit_col2im_product(Cg *c, const Kernel *k, int64_t *items, 
     }
     loop_end(c, &lr);
     loop_end(c, &lp);
-    if (k->epi) {   /* the item's planes are final */
-        Loop le;
-        ElemAt at;
-        at.b = loop_begin(c, &lz, b0, b1, "eb");
-        at.ch = loop_begin(c, &le, c0, c1, "ec");
-        LLVMValueRef base = LLVMBuildMul(c->b, LLVMBuildAdd(c->b, LLVMBuildMul(c->b, at.b, ci(c, C), ""), at.ch, ""), ci(c, HW), "");
-        LLVMValueRef eq = loop_begin(c, &lq, ci(c, 0), ci(c, HW), "eq");
-        at.e = LLVMBuildAdd(c->b, base, eq, "e");
-        at.q = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, at.ch, ci(c, HW), ""), eq, "");
-        elem_members(c, &c->sec->k[k->epi - 1], &at);
-        loop_end(c, &lq);
-        loop_end(c, &le);
-        loop_end(c, &lz);
-    }
+    if (epi) call_epilogue(c, epi, b0, b1, c0, c1);   /* the item's planes are final */
     loop_end(c, &lt);
     kernel_end(c);
     *items = ncb * nbg;
@@ -2124,6 +2179,8 @@ LLVMModuleRef cg_module(const Schedule *s, LLVMContextRef cx, LLVMTargetMachineR
     LLVMTypeRef kb[3 + CG_SLOTS] = {c.pf, c.i64, c.i64};
     for (int j = 3; j < 3 + CG_SLOTS; j++) kb[j] = c.i64;
     c.kbody_t = LLVMFunctionType(LLVMVoidTypeInContext(cx), kb, 3 + CG_SLOTS, 0);
+    LLVMTypeRef ke[5] = {c.pf, c.i64, c.i64, c.i64, c.i64};
+    c.epi_t = LLVMFunctionType(LLVMVoidTypeInContext(cx), ke, 5, 0);
     c.stepfn_t = LLVMFunctionType(LLVMVoidTypeInContext(cx), &c.pf, 1, 0);
     LLVMTypeRef pa[4] = {LLVMPointerType(c.kfn_t, 0), c.pf, c.i64, c.i64};
     c.par_t = LLVMFunctionType(LLVMVoidTypeInContext(cx), pa, 4, 0);
