@@ -131,6 +131,7 @@ typedef struct {
                           it runs as its epilogue, on each block of its result as the
                           block is finished; 0: none */
     char absorbed;     /* ELEM: run as the epilogue of the kernel before it */
+    char to_grad;      /* GRADCOPY: dst is relative to net's gradient region until planned */
 } Kernel;
 
 enum { SEC_GFWD, SEC_DSTEP, SEC_GSTEP, SEC_SAMPLE, SEC_COUNT };
@@ -150,7 +151,8 @@ typedef struct {
     int *params[2], n_params[2], *grads[2];
     int *bufs, n_bufs;        /* buffers (PARAM nodes with i[2] = 1), both nets */
     int64_t b_off;            /* their region: persistent, not trained */
-    int64_t p_off[2], g_off[2], m_off[2], v_off[2], p_len[2];
+    int64_t p_off[2], g_off[2], m_off[2], v_off[2], p_len[2];   /* g_off: transient, from a
+                                 network's first gradient to its optimizer kernel */
     int64_t e_off;            /* G's weight average (p->ema), laid out as G's parameters; -1: none */
     char *folded;             /* nodes computed inside the kernel that reads them, never in
                                  memory: IM2COLs whose products gather from the image,

@@ -6,6 +6,8 @@
  * here.  Guarantees:
  *   - gradients of each network lie contiguously in the arena in the same
  *     order as its parameters, so one optimizer kernel updates them all;
+ *     the region is transient, busy from the network's first gradient to
+ *     that kernel, so the other step's buffers use it;
  *   - G's activations computed by the G-forward section stay live through
  *     the D step, so the G step reuses them (G(z) computed once per step);
  *   - two buffers live at the same time never overlap;
@@ -412,19 +414,21 @@ static int by_off(const void *a, const void *b)
 
 /* Places the nodes defined on the timeline (def/last/def2/last1 from
  * plan()) from base up, beside the n_fixed blocks already in blk[] (room
- * for g->len more): a node that takes over the buffer of an input dying in
- * its kernel (pair[]) joins that input's block; then blocks are placed
- * largest first, each at the lowest address free for all of its life
- * (greedy by size: the big buffers settle first and small ones fill the
- * holes between them, which placing in time order leaves stranded).
+ * for g->len + 2 more), and the n_extra blocks extra[] (the gradient
+ * regions; their offsets are set): a node that takes over the buffer of an
+ * input dying in its kernel (pair[]) joins that input's block; then blocks
+ * are placed largest first, each at the lowest address free for all of its
+ * life (greedy by size: the big buffers settle first and small ones fill
+ * the holes between them, which placing in time order leaves stranded).
  * Returns the end of the region. */
 static int64_t place_by_size(Schedule *s, Block *blk, int n_fixed, int64_t top, int64_t base, int t, const char *pinned,
-                             const int *def, const int *last, const int *def2, const int *last1, const int *pair)
+                             const int *def, const int *last, const int *def2, const int *last1, const int *pair,
+                             Block *extra, int n_extra)
 {
     const Graph *g = s->g;
     int *bi = malloc((size_t)g->len * sizeof *bi);
-    Ord *ord = malloc(((size_t)g->len + 1) * sizeof *ord);
-    Block **near = malloc(((size_t)g->len + (size_t)n_fixed + 1) * sizeof *near);
+    Ord *ord = malloc(((size_t)g->len + 3) * sizeof *ord);
+    Block **near = malloc(((size_t)g->len + 3) * sizeof *near);
     ir_assert(bi && ord && near);
     int nb = n_fixed;
     for (int tt = 0; tt < t; tt++)
@@ -442,6 +446,8 @@ static int64_t place_by_size(Schedule *s, Block *blk, int n_fixed, int64_t top, 
             }
             s->off[id] = -2;   /* in block bi[id] */
         }
+    int first_extra = nb;
+    for (int q = 0; q < n_extra; q++) blk[nb++] = extra[q];
     int no = 0;
     for (int k = n_fixed; k < nb; k++) ord[no++] = (Ord){blk[k].size, blk[k].start, k};
     qsort(ord, (size_t)no, sizeof *ord, by_size);
@@ -470,6 +476,7 @@ static int64_t place_by_size(Schedule *s, Block *blk, int n_fixed, int64_t top, 
                         busy_together(&blk[j], &blk[k])) || in_place(&blk[j], &blk[k]));
     for (int id = 0; id < g->len; id++)
         if (s->off[id] == -2) s->off[id] = blk[bi[id]].off;
+    for (int q = 0; q < n_extra; q++) extra[q].off = blk[first_extra + q].off;
     free(bi); free(ord); free(near); free(placed);
     return top;
 }
@@ -478,7 +485,7 @@ static int64_t place_by_size(Schedule *s, Block *blk, int n_fixed, int64_t top, 
  * sections in `secs` an offset from `base`; returns the end of the region.
  * Nodes in `keep` (or NULL) stay live to the end of the timeline. */
 static int64_t plan(Schedule *s, const int *secs, int n_secs, int64_t base, const char *pinned, const char *keep,
-                    int shared)
+                    int shared, const char *gnet)
 {
     Graph *g = s->g;
     int *def = malloc((size_t)g->len * sizeof *def), *last = malloc((size_t)g->len * sizeof *last);
@@ -486,12 +493,18 @@ static int64_t plan(Schedule *s, const int *secs, int n_secs, int64_t base, cons
     int *last1 = malloc((size_t)g->len * sizeof *last1);
     ir_assert(def && last && pair && def2 && last1);
     for (int id = 0; id < g->len; id++) def[id] = last[id] = pair[id] = def2[id] = last1[id] = -1;
-    int t = 0;
+    int t = 0, gfrom[2] = {-1, -1}, gto[2] = {-1, -1};   /* each gradient region's life */
     for (int q = 0; q < n_secs; q++) {
         Section *sec = &s->sec[secs[q]];
         for (int kk = 0; kk < sec->n; kk++, t++) {
             Kernel *k = &sec->k[kk];
             if (k->absorbed) t--;   /* runs inside the kernel before it: at its time */
+            if (gnet && (k->kind == KN_ADAM || k->kind == KN_SGD)) gto[k->net] = t;
+            if (gnet && k->to_grad && gfrom[k->net] < 0) gfrom[k->net] = t;
+            if (gnet && k->node >= 0 && k->kind != KN_ELEM && gnet[owner(g, k->node)] && gfrom[gnet[owner(g, k->node)] - 1] < 0)
+                gfrom[gnet[owner(g, k->node)] - 1] = t;
+            for (int m = 0; gnet && k->kind == KN_ELEM && m < k->n_members; m++)
+                if (k->out[m] && gnet[k->members[m]] && gfrom[gnet[k->members[m]] - 1] < 0) gfrom[gnet[k->members[m]] - 1] = t;
             if (k->kind == KN_ELEM) pair_in_place(s, k, k->absorbed ? panel_result(s, &sec->k[kk - 1]) : -1, pair);
             int one[1] = {k->node};
             int *ms = k->kind == KN_ELEM ? k->members : one;
@@ -519,7 +532,7 @@ static int64_t plan(Schedule *s, const int *secs, int n_secs, int64_t base, cons
     if (keep)
         for (int id = 0; id < g->len; id++)
             if (keep[id] && def[owner(g, id)] >= 0) last[owner(g, id)] = t;
-    Block *live = malloc(((size_t)g->len + 1) * sizeof *live);
+    Block *live = malloc(((size_t)g->len + 3) * sizeof *live);
     int n_live = 0, reuse = !getenv("GANC_NO_REUSE");   /* tests: every buffer its own memory */
     int64_t top = base;
     ir_assert(live);
@@ -533,9 +546,18 @@ static int64_t plan(Schedule *s, const int *secs, int n_secs, int64_t base, cons
             live[n_live++] = (Block){s->off[id], size, def[id] < 0 ? 0 : def[id], id == s->fake || last[id] < 0 ? t : last[id], 0, 0};
             if (s->off[id] + size > top) top = s->off[id] + size;
         }
+    Block gb[2];
+    int ng = 0, gwhich[2];
+    for (int net = 0; net < 2; net++)   /* the gradient regions, as blocks of their own */
+        if (gnet && s->p_len[net] > 0) {
+            ir_assert(gfrom[net] >= 0 && gto[net] >= gfrom[net]);
+            gwhich[ng] = net;
+            gb[ng++] = (Block){0, align_up(s->p_len[net]), gfrom[net], gto[net], 0, 0};
+        }
     if (reuse) {
-        top = place_by_size(s, live, n_live, top, base, t, pinned, def, last, def2, last1, pair);
+        top = place_by_size(s, live, n_live, top, base, t, pinned, def, last, def2, last1, pair, gb, ng);
     } else {
+        for (int q = 0; q < ng; q++) { gb[q].off = top; top += gb[q].size; }
         for (int tt = 0; tt < t; tt++)   /* every buffer after the last */
             for (int id = 0; id < g->len; id++) {
                 if (def[id] != tt || pinned[id] || s->off[id] >= 0) continue;
@@ -543,6 +565,7 @@ static int64_t plan(Schedule *s, const int *secs, int n_secs, int64_t base, cons
                 top += align_up(ir_numel(g->n[id].shape) ? ir_numel(g->n[id].shape) : 1);
             }
     }
+    for (int q = 0; q < ng; q++) s->g_off[gwhich[q]] = gb[q].off;
     free(def); free(last); free(live); free(pair); free(def2); free(last1);
     return top;
 }
@@ -608,10 +631,11 @@ static void layout(Schedule *s)
 {
     Graph *g = s->g;
     size_t n = (size_t)g->len;
-    char *in[SEC_COUNT], *root = calloc(n, 1), *pinned = calloc(n, 1);
+    char *in[SEC_COUNT], *root = calloc(n, 1), *pinned = calloc(n, 1), *gnet = calloc(n, 1);   /* gnet: 1 + net of a gradient */
+    int64_t *grel = calloc(n, sizeof *grel);   /* its place in the gradient region */
     for (int k = 0; k < SEC_COUNT; k++) in[k] = calloc(n, 1);
     s->off = malloc(n * sizeof *s->off);
-    ir_assert(root && pinned && s->off);
+    ir_assert(root && pinned && s->off && gnet && grel);
     for (size_t id = 0; id < n; id++) s->off[id] = -1;
 
     int dr[4] = {s->d_loss, s->d_real, s->d_fake, -1};
@@ -655,8 +679,8 @@ static void layout(Schedule *s)
         int64_t len = 0;
         for (int k = 0; k < s->n_params[net]; k++) len += align_up(ir_numel(g->n[s->params[net][k]].shape));
         s->p_len[net] = len;
-        s->p_off[net] = top; s->g_off[net] = top + len; s->m_off[net] = top + 2 * len; s->v_off[net] = top + 3 * len;
-        top += 4 * len;
+        s->p_off[net] = top; s->g_off[net] = -1; s->m_off[net] = top + len; s->v_off[net] = top + 2 * len;
+        top += 3 * len;
         int64_t rel = 0;
         for (int k = 0; k < s->n_params[net]; k++) {
             int pid = s->params[net][k], gid = owner(g, s->grads[net][k]);   /* a view: its owner */
@@ -664,8 +688,9 @@ static void layout(Schedule *s)
             int sec = net == NET_D ? SEC_DSTEP : SEC_GSTEP;
             const Node *gn = &g->n[gid];
             if (in[sec][gid] && !pinned[gid] && gn->op != OP_CONST && ir_ops[gn->op].kind != K_SOURCE) {
-                pinned[gid] = 1;
-                s->off[gid] = s->g_off[net] + rel;
+                pinned[gid] = 1;   /* computed into the gradient region, placed by plan() */
+                gnet[gid] = (char)(net + 1);
+                grel[gid] = rel;
             }
             rel += align_up(ir_numel(g->n[pid].shape));
         }
@@ -700,9 +725,10 @@ static void layout(Schedule *s)
         for (int k = 0; k < s->n_params[net]; k++) {
             int gid = s->grads[net][k];
             int64_t len = ir_numel(g->n[s->params[net][k]].shape);
-            if (s->off[owner(g, gid)] != s->g_off[net] + rel) {
+            int o = owner(g, gid);
+            if (gnet[o] != net + 1 || grel[o] != rel) {
                 Kernel *kn = push(sec, KN_GRADCOPY);
-                kn->node = gid; kn->dst = s->g_off[net] + rel; kn->len = len;
+                kn->node = gid; kn->dst = rel; kn->len = len; kn->net = net; kn->to_grad = 1;
             }
             rel += align_up(len);
         }
@@ -723,8 +749,13 @@ static void layout(Schedule *s)
      * memory (nothing transient lives from one call to the next, but the
      * generated batch, which both leave in fake's buffer) */
     int train[3] = {SEC_GFWD, SEC_DSTEP, SEC_GSTEP}, samp[1] = {SEC_SAMPLE};
-    int64_t ttop = align_up(plan(s, train, 3, top, pinned, root, 0));
-    int64_t stop = align_up(plan(s, samp, 1, getenv("GANC_NO_REUSE") ? ttop : top, pinned, root, 1));
+    int64_t ttop = align_up(plan(s, train, 3, top, pinned, root, 0, gnet));
+    for (size_t id = 0; id < n; id++)
+        if (gnet[id]) s->off[id] = s->g_off[gnet[id] - 1] + grel[id];
+    for (int q = 0; q < SEC_COUNT; q++)
+        for (int k = 0; k < s->sec[q].n; k++)
+            if (s->sec[q].k[k].to_grad) s->sec[q].k[k].dst += s->g_off[s->sec[q].k[k].net];
+    int64_t stop = align_up(plan(s, samp, 1, getenv("GANC_NO_REUSE") ? ttop : top, pinned, root, 1, NULL));
     top = stop > ttop ? stop : ttop;
     /* views share their owner's buffer */
     for (size_t id = 0; id < n; id++)
@@ -737,7 +768,7 @@ static void layout(Schedule *s)
             if (s->sec[sec].k[k].kind == KN_MATMUL || s->sec[sec].k[k].kind == KN_COPY)
                 s->flops += node_flops(s, s->sec[sec].k[k].node) * (sec == SEC_GSTEP ? 1 : s->p->n_critic);
     for (int k = 0; k < SEC_COUNT; k++) free(in[k]);
-    free(root); free(pinned);
+    free(root); free(pinned); free(gnet); free(grel);
 }
 
 /* Renumbers the graph (and roots[]) so that nodes that depend on the fake
@@ -959,7 +990,7 @@ Schedule *sched_graph(Graph *g, const int *outs, int n)
     s->remat = find_remat(g, &in, 1, root);
     build_section(s, &s->sec[SEC_GFWD], in, root);
     int one[1] = {SEC_GFWD};
-    top = plan(s, one, 1, top, pinned, root, 0);   /* outs are read after the section */
+    top = plan(s, one, 1, top, pinned, root, 0, NULL);   /* outs are read after the section */
     for (size_t id = 0; id < len; id++)
         if (g->n[id].op == OP_RESHAPE) s->off[id] = s->off[owner(g, (int)id)];
     s->arena = align_up(top);
