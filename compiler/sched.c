@@ -221,7 +221,8 @@ static char *find_remat(const Graph *g, char *const *in, int n_in, const char *r
     return remat;
 }
 
-/* Kernel time t reads node id: a folded node through its inputs. */
+/* Kernel time t reads node id: a folded or recomputed node (and, in an
+ * elementwise kernel (elem), a broadcast) through its inputs. */
 static void reads(const Schedule *s, int id, int t, int *last, int elem)
 {
     const Graph *g = s->g;
@@ -346,11 +347,6 @@ static int busy_together(const Block *a, const Block *b)
     return 0;
 }
 
-/* Pairs each output of elementwise kernel k with an input of its shape that
- * it may overwrite in place, if that input dies at k (plan decides): every
- * element is read before it is written (cg.c elem_members loads all inputs
- * first).  An epilogue (only: the panel product's result `only`, which
- * its product writes but does not read) may overwrite only that. */
 /* The buffers that computing node id reads (through recomputed values),
  * appended to x[] (at most 64). */
 static void read_buffers(const Schedule *s, int id, int *x, int *n)
@@ -365,6 +361,11 @@ static void read_buffers(const Schedule *s, int id, int *x, int *n)
     }
 }
 
+/* Pairs each output of elementwise kernel k with an input of its shape that
+ * it may overwrite in place, if that input dies at k (plan decides): every
+ * element is read before it is written (cg.c elem_members loads all inputs
+ * first).  An epilogue (only: the panel product's result `only`, which
+ * its product writes but does not read) may overwrite only that. */
 static void pair_in_place(const Schedule *s, const Kernel *k, int only, int *pair)
 {
     const Graph *g = s->g;
