@@ -1433,6 +1433,35 @@ static void call_epilogue(Cg *c, LLVMValueRef f, LLVMValueRef a0, LLVMValueRef a
 
 /* NN products, and a·colsᵀ when cols is an IM2COL (packed from its image).
  * The kernel is the product's, or that of the SWAP01 that stores it. */
+/* Packs nt tiles of rows of A from row0 on into apack, mr floats per k per
+ * tile: apack[(t*K + k)*mr + i] = A[min(row0 + t*mr + i, M-1)][k], A being
+ * [M, K] at offset oa, or [K, M] when ta (read along rows either way);
+ * unless *packed already says key, the rows' block, is there. */
+static void pack_a(Cg *c, LLVMValueRef apack, LLVMValueRef packed, LLVMValueRef key, LLVMValueRef nt, LLVMValueRef row0,
+                   int64_t oa, int64_t M, int64_t K, int ta)
+{
+    LLVMBasicBlockRef pk = LLVMAppendBasicBlockInContext(c->cx, c->fn, "packa");
+    LLVMBasicBlockRef go = LLVMAppendBasicBlockInContext(c->cx, c->fn, "packed");
+    LLVMBuildCondBr(c->b, LLVMBuildICmp(c->b, LLVMIntNE, LLVMBuildLoad2(c->b, c->i64, packed, ""), key, ""), pk, go);
+    LLVMPositionBuilderAtEnd(c->b, pk);
+    Loop lt, lo, li;
+    LLVMValueRef t = loop_begin(c, &lt, ci(c, 0), nt, "pt");
+    LLVMValueRef outer = loop_begin(c, &lo, ci(c, 0), ci(c, ta ? K : c->mr), "po");
+    LLVMValueRef inner = loop_begin(c, &li, ci(c, 0), ci(c, ta ? c->mr : K), "pi");
+    LLVMValueRef k = ta ? outer : inner, i = ta ? inner : outer;
+    LLVMValueRef r = imin(c, LLVMBuildAdd(c->b, LLVMBuildAdd(c->b, row0, LLVMBuildMul(c->b, t, ci(c, c->mr), ""), ""), i, ""), ci(c, M - 1));
+    LLVMValueRef v = load(c, oa, ta ? LLVMBuildAdd(c->b, LLVMBuildMul(c->b, k, ci(c, M), ""), r, "")
+                                    : LLVMBuildAdd(c->b, LLVMBuildMul(c->b, r, ci(c, K), ""), k, ""));
+    LLVMValueRef di = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, LLVMBuildAdd(c->b, LLVMBuildMul(c->b, t, ci(c, K), ""), k, ""), ci(c, c->mr), ""), i, "");
+    LLVMBuildStore(c->b, v, LLVMBuildInBoundsGEP2(c->b, c->f32, apack, &di, 1, ""));
+    loop_end(c, &li);
+    loop_end(c, &lo);
+    loop_end(c, &lt);
+    LLVMBuildStore(c->b, key, packed);
+    LLVMBuildBr(c->b, go);
+    LLVMPositionBuilderAtEnd(c->b, go);
+}
+
 static LLVMValueRef emit_matmul(Cg *c, const Kernel *k, int64_t *items, int64_t *grain)
 {
     const Graph *g = c->s->g;
@@ -1469,26 +1498,8 @@ static LLVMValueRef emit_matmul(Cg *c, const Kernel *k, int64_t *items, int64_t 
     LLVMValueRef mc = apack ? LLVMBuildSDiv(c->b, t, ci(c, nnb), "mc") : LLVMBuildSRem(c->b, t, ci(c, nmc), "mc");
     LLVMValueRef mb0 = LLVMBuildMul(c->b, mc, ci(c, tiles_mc), "");
     LLVMValueRef mb1 = imin(c, LLVMBuildAdd(c->b, mb0, ci(c, tiles_mc), ""), ci(c, nmb));
-    if (apack) {   /* apack[(t*K + k)*mr + i] = A[min((mb0 + t)*mr + i, M-1)][k] */
-        LLVMBasicBlockRef pk = LLVMAppendBasicBlockInContext(c->cx, c->fn, "packa");
-        LLVMBasicBlockRef go = LLVMAppendBasicBlockInContext(c->cx, c->fn, "packed");
-        LLVMBuildCondBr(c->b, LLVMBuildICmp(c->b, LLVMIntNE, LLVMBuildLoad2(c->b, c->i64, packed, ""), mc, ""), pk, go);
-        LLVMPositionBuilderAtEnd(c->b, pk);
-        Loop la, li, lk;
-        LLVMValueRef t2 = loop_begin(c, &la, ci(c, 0), LLVMBuildSub(c->b, mb1, mb0, ""), "pt");
-        LLVMValueRef i = loop_begin(c, &li, ci(c, 0), ci(c, c->mr), "pi");
-        LLVMValueRef r = imin(c, LLVMBuildAdd(c->b, LLVMBuildMul(c->b, LLVMBuildAdd(c->b, mb0, t2, ""), ci(c, c->mr), ""), i, ""), ci(c, M - 1));
-        LLVMValueRef kx = loop_begin(c, &lk, ci(c, 0), ci(c, K), "pk");
-        LLVMValueRef v = load(c, ma.off, LLVMBuildAdd(c->b, LLVMBuildMul(c->b, r, ci(c, K), ""), kx, ""));
-        LLVMValueRef di = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, LLVMBuildAdd(c->b, LLVMBuildMul(c->b, t2, ci(c, K), ""), kx, ""), ci(c, c->mr), ""), i, "");
-        LLVMBuildStore(c->b, v, LLVMBuildInBoundsGEP2(c->b, c->f32, apack, &di, 1, ""));
-        loop_end(c, &lk);
-        loop_end(c, &li);
-        loop_end(c, &la);
-        LLVMBuildStore(c->b, mc, packed);
-        LLVMBuildBr(c->b, go);
-        LLVMPositionBuilderAtEnd(c->b, go);
-    }
+    if (apack)
+        pack_a(c, apack, packed, mc, LLVMBuildSub(c->b, mb1, mb0, ""), LLVMBuildMul(c->b, mb0, ci(c, c->mr), ""), ma.off, M, K, 0);
     LLVMValueRef n0 = LLVMBuildMul(c->b, nb, ci(c, nr), "n0");
     LLVMValueRef cmask[2] = {NULL, NULL};
     ConvPart cols[2];
@@ -1586,28 +1597,7 @@ static LLVMValueRef emit_col2im_product(Cg *c, const Kernel *k, int64_t *items, 
     LLVMValueRef nt = LLVMBuildSDiv(c->b, LLVMBuildAdd(c->b, LLVMBuildSub(c->b, r1, r0, ""), ci(c, mr - 1), ""), ci(c, mr), "nt");
     LLVMValueRef jb = LLVMBuildMul(c->b, b0, ci(c, YX), "jb"), je = LLVMBuildMul(c->b, b1, ci(c, YX), "je");
     LLVMValueRef np = LLVMBuildSDiv(c->b, LLVMBuildAdd(c->b, LLVMBuildSub(c->b, je, jb, ""), ci(c, nr - 1), ""), ci(c, nr), "np");
-    if (apack) {   /* apack[(t*K + k)*mr + i] = A[k][min(r0 + t*mr + i, M-1)], unless it holds them */
-        LLVMBasicBlockRef pk = LLVMAppendBasicBlockInContext(c->cx, c->fn, "packa");
-        LLVMBasicBlockRef go = LLVMAppendBasicBlockInContext(c->cx, c->fn, "packed");
-        LLVMBuildCondBr(c->b, LLVMBuildICmp(c->b, LLVMIntNE, LLVMBuildLoad2(c->b, c->i64, packed, ""), c0, ""), pk, go);
-        LLVMPositionBuilderAtEnd(c->b, pk);
-        Loop la, lk, li;
-        int64_t oa = c->s->off[mm->in[0]];
-        LLVMValueRef t2 = loop_begin(c, &la, ci(c, 0), nt, "pt");
-        LLVMValueRef kx = loop_begin(c, &lk, ci(c, 0), ci(c, K), "pk");
-        LLVMValueRef dbase = LLVMBuildMul(c->b, LLVMBuildAdd(c->b, LLVMBuildMul(c->b, t2, ci(c, K), ""), kx, ""), ci(c, mr), "");
-        LLVMValueRef i = loop_begin(c, &li, ci(c, 0), ci(c, mr), "pi");
-        LLVMValueRef r = imin(c, LLVMBuildAdd(c->b, LLVMBuildAdd(c->b, r0, LLVMBuildMul(c->b, t2, ci(c, mr), ""), ""), i, ""), ci(c, M - 1));
-        LLVMValueRef v = load(c, oa, LLVMBuildAdd(c->b, LLVMBuildMul(c->b, kx, ci(c, M), ""), r, ""));
-        LLVMValueRef di = LLVMBuildAdd(c->b, dbase, i, "");
-        LLVMBuildStore(c->b, v, LLVMBuildInBoundsGEP2(c->b, c->f32, apack, &di, 1, ""));
-        loop_end(c, &li);
-        loop_end(c, &lk);
-        loop_end(c, &la);
-        LLVMBuildStore(c->b, c0, packed);
-        LLVMBuildBr(c->b, go);
-        LLVMPositionBuilderAtEnd(c->b, go);
-    }
+    if (apack) pack_a(c, apack, packed, c0, nt, r0, c->s->off[mm->in[0]], M, K, 1);
     LLVMValueRef p = loop_begin(c, &lp, ci(c, 0), np, "panel");
     LLVMValueRef n0 = LLVMBuildAdd(c->b, jb, LLVMBuildMul(c->b, p, ci(c, nr), ""), "n0");
     LLVMValueRef pmask[2], smask[2];
