@@ -15,40 +15,12 @@ typedef struct {
     Graph *g;
     int *adj;      /* adjoint node of each original node, -1 when none yet */
     const char *on; /* node lies on a path from some wrt node to the loss */
-    char *sum;     /* node is an add of adjoint terms made by acc() (sum_cap ids) */
-    int sum_cap;
 } Ctx;
 
 static void acc(Ctx *c, int node, int contrib)
 {
     if (!c->on[node]) return;
-    if (c->adj[node] < 0) {
-        c->adj[node] = contrib;
-        return;
-    }
-    int id = ir_bin(c->g, OP_ADD, c->adj[node], contrib, c->g->n[node].loc);
-    if (id >= c->sum_cap) {
-        int cap = 2 * id + 64;
-        c->sum = realloc(c->sum, (size_t)cap);
-        ir_assert(c->sum);
-        memset(c->sum + c->sum_cap, 0, (size_t)(cap - c->sum_cap));
-        c->sum_cap = cap;
-    }
-    c->sum[id] = 1;
-    c->adj[node] = id;
-}
-
-/* The gradient of a broadcast's source: its adjoint summed over the
- * broadcast, term by term when the adjoint is a sum of terms from several
- * users (a batchnorm's shift used on the real and the fake batch), so each
- * term is summed where it is made and need not wait for the others. */
-static int reduce_terms(Ctx *c, int dy, MapMode m, Loc l)
-{
-    if (dy >= c->sum_cap || !c->sum[dy]) return ir_reduce(c->g, dy, m, l);
-    int a = c->g->n[dy].in[0], b = c->g->n[dy].in[1];
-    int ra = reduce_terms(c, a, m, l);
-    int rb = reduce_terms(c, b, m, l);
-    return ir_bin(c->g, OP_ADD, ra, rb, l);
+    c->adj[node] = c->adj[node] < 0 ? contrib : ir_bin(c->g, OP_ADD, c->adj[node], contrib, c->g->n[node].loc);
 }
 
 static int mm(Graph *g, int a, int b, int ta, int tb, Loc l)
@@ -130,7 +102,7 @@ static void rule(Ctx *c, int y, int dy)
         acc(c, a, id);
         break;
     }
-    case OP_BCAST: acc(c, a, reduce_terms(c, dy, (MapMode)nd.i[0], l)); break;
+    case OP_BCAST: acc(c, a, ir_reduce(g, dy, (MapMode)nd.i[0], l)); break;
     case OP_REDUCE: acc(c, a, ir_bcast(g, dy, g->n[a].shape, (MapMode)nd.i[0], l)); break;
     case OP_MATMUL: {
         int ta = nd.i[0], tb = nd.i[1];
@@ -189,7 +161,7 @@ void grad_build(Graph *g, int loss, const int *wrt, int n, int *grads, const cha
         on[id] = dep[id] && need[id];
         adj[id] = -1;
     }
-    Ctx c = {g, adj, on, NULL, 0};
+    Ctx c = {g, adj, on};
     if (on[loss]) {
         adj[loss] = ir_const(g, 1, g->n[loss].shape, g->n[loss].loc);
         for (int id = loss; id >= 0; id--) {
@@ -200,5 +172,5 @@ void grad_build(Graph *g, int loss, const int *wrt, int n, int *grads, const cha
     }
     for (int k = 0; k < n; k++)
         grads[k] = adj[wrt[k]] >= 0 ? adj[wrt[k]] : ir_const(g, 0, g->n[wrt[k]].shape, g->n[wrt[k]].loc);
-    free(dep); free(need); free(on); free(adj); free(c.sum);
+    free(dep); free(need); free(on); free(adj);
 }

@@ -790,21 +790,64 @@ static int hoisted(const Graph *g, int id)
     return nd->op == OP_ADD && !fusible(&g->n[nd->in[0]]) && !fusible(&g->n[nd->in[1]]);
 }
 
+/* A copy of g in which the sum of a value that adds a real-batch term and
+ * a fake-batch term (the gradient of a parameter broadcast over both
+ * batches, as batchnorm's scale and shift are) is the sum of the two terms'
+ * sums, so each is taken as soon as its term exists.  Only across the two
+ * batches: within one, terms that cancel (a bias before batchnorm) are
+ * added element by element first.  dep[] (room for 3 g->len) gets each
+ * node's dependence: 1 on the real batch x, 2 on the fake batch, 3 on both;
+ * roots are renumbered. */
+static Graph *split_branch_sums(Graph *g, char *dep, int *roots, int n_roots, int x, int fake)
+{
+    Graph *ng = ir_new();
+    int *map = malloc(((size_t)g->len + 1) * sizeof *map);
+    char *nd_dep = calloc(3 * (size_t)g->len + 8, 1);   /* each split adds two nodes */
+    ir_assert(map && nd_dep);
+    for (int id = 0; id < g->len; id++) {
+        Node nd = g->n[id];
+        int d = (id == x ? 1 : 0) | (id == fake ? 2 : 0);
+        for (int k = 0; k < nd.n_in; k++) d |= nd_dep[map[nd.in[k]]];
+        const Node *a = nd.op == OP_REDUCE ? &g->n[nd.in[0]] : NULL;
+        if (a && a->op == OP_ADD) {
+            int t0 = map[a->in[0]], t1 = map[a->in[1]];
+            if ((nd_dep[t0] == 1 && nd_dep[t1] == 2) || (nd_dep[t0] == 2 && nd_dep[t1] == 1)) {
+                int r0 = ir_reduce(ng, t0, (MapMode)nd.i[0], nd.loc), r1 = ir_reduce(ng, t1, (MapMode)nd.i[0], nd.loc);
+                nd_dep[r0] = nd_dep[t0];
+                nd_dep[r1] = nd_dep[t1];
+                map[id] = ir_bin(ng, OP_ADD, r0, r1, nd.loc);
+                nd_dep[map[id]] = 3;
+                continue;
+            }
+        }
+        for (int k = 0; k < nd.n_in; k++) nd.in[k] = map[nd.in[k]];
+        map[id] = ir_add_like(ng, &nd);
+        ir_assert(map[id] >= 0);
+        nd_dep[map[id]] = (char)d;
+    }
+    for (int r = 0; r < n_roots; r++)
+        if (roots[r] >= 0) roots[r] = map[roots[r]];
+    memcpy(dep, nd_dep, (size_t)ng->len);
+    free(map); free(nd_dep);
+    return ng;
+}
+
 static void order_branches(Graph **gp, int *roots, int n_roots, int x, int fake)
 {
-    Graph *old = *gp;
+    char *dep = calloc(3 * (size_t)(*gp)->len + 8, 1);
+    ir_assert(dep);
+    Graph *old = split_branch_sums(*gp, dep, roots, n_roots, x, fake);
+    ir_free(*gp);
+    *gp = old;
     size_t len = (size_t)old->len;
     char *dx = calloc(len + 1, 1), *df = calloc(len + 1, 1);
     int *map = malloc((len + 1) * sizeof *map);
     ir_assert(dx && df && map);
     for (int id = 0; id < old->len; id++) {
-        dx[id] = id == x;
-        df[id] = id == fake;
-        for (int k = 0; k < old->n[id].n_in; k++) {
-            dx[id] |= dx[old->n[id].in[k]];
-            df[id] |= df[old->n[id].in[k]];
-        }
+        dx[id] = (char)(dep[id] & 1);
+        df[id] = (char)(dep[id] >> 1 & 1);
     }
+    free(dep);
     /* users: CSR lists */
     int *first = calloc(len + 2, sizeof *first), *user = malloc((2 * len + 1) * sizeof *user);
     ir_assert(first && user);

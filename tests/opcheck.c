@@ -887,6 +887,29 @@ static void bcast_reduce_cases(Op op)
  * (sched.c find_remat): in a sum a vector at a time with per-channel, per-row
  * or scalar broadcasts, over rows that end in a masked tail or not; and in
  * an elementwise kernel of their own. */
+/* A broadcast read by two batches, each centred as batchnorm centres it
+ * (so the broadcast's gradient is a sum of terms that cancel): gradients
+ * against central differences. */
+static void shared_bcast_cases(void)
+{
+    ISOLATED(OP_BCAST, "broadcast/shared-by-two-centred-batches") {
+        T *t = t_new();
+        Graph *g = t->g;
+        Shape big = S4(2, 3, 2, 2);
+        int x1 = t_var(t, big, 0, 2, 1), x2 = t_var(t, big, 0, 2, 1), b = t_var(t, S1(3), 0, 1, 1);
+        int bb = ir_bcast(g, b, big, MAP_CHANNEL, L);
+        int y1 = ir_bin(g, OP_ADD, x1, bb, L), y2 = ir_bin(g, OP_ADD, x2, bb, L);
+        /* batchnorm-like: y - mean(y) */
+        int m1 = ir_affine(g, ir_reduce(g, y1, MAP_CHANNEL, L), 1.0 / 8, 0, L);
+        int c1 = ir_bin(g, OP_SUB, y1, ir_bcast(g, m1, big, MAP_CHANNEL, L), L);
+        int m2 = ir_affine(g, ir_reduce(g, y2, MAP_CHANNEL, L), 1.0 / 8, 0, L);
+        int c2 = ir_bin(g, OP_SUB, y2, ir_bcast(g, m2, big, MAP_CHANNEL, L), L);
+        int out = ir_bin(g, OP_ADD, ir_un(g, OP_SQUARE, c1, L), ir_un(g, OP_TANH, c2, L), L);
+        check(t, OP_BCAST, out, "shared-by-two-centred-batches", GRAD | FD, 1e-4);
+        t_free(t);
+    }
+}
+
 static void remat_cases(void)
 {
     const MapMode modes[3] = {MAP_CHANNEL, MAP_ROW, MAP_SCALAR};
@@ -1353,7 +1376,7 @@ static int op_cases(Op op)
     case OP_RELU_GRAD: case OP_LRELU_GRAD: case OP_TANH_GRAD: case OP_SIGM_GRAD: case OP_SIGN:
         elem_cases(op);
         return 1;
-    case OP_BCAST: bcast_reduce_cases(op); return 1;
+    case OP_BCAST: bcast_reduce_cases(op); shared_bcast_cases(); return 1;
     case OP_REDUCE: bcast_reduce_cases(op); remat_cases(); return 1;
     case OP_MATMUL: matmul_cases(); epilogue_cases(); return 1;
     case OP_RESHAPE: reshape_cases(); return 1;
