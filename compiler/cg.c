@@ -62,6 +62,7 @@ typedef struct {
     LLVMValueRef slot_fn[CG_SLOTS];   /* a function's address instead of an offset (fn_slot) */
     int n_slot, n_epi;
     LLVMTypeRef epi_t;     /* void (float *arena, i64, i64, i64, i64): epilogue functions */
+    LLVMValueRef no_epi;   /* the empty one, for products without an epilogue */
     Body *bodies;
     int n_bodies, cap_bodies;
     /* memory accesses of the kernel being emitted, by buffer (arena offset),
@@ -1423,6 +1424,23 @@ static LLVMValueRef epilogue_fn(Cg *c, const Kernel *k, Mat m, int sw, const Sha
     return f;
 }
 
+/* The epilogue function of product kernel k (epilogue_fn), or an empty one
+ * when it has none: every panel product calls one, so a product with an
+ * epilogue and one without share a body. */
+static LLVMValueRef product_epilogue(Cg *c, const Kernel *k, Mat m, int sw, const Shape *img)
+{
+    if (k->epi) return epilogue_fn(c, k, m, sw, img);
+    if (!c->no_epi) {
+        LLVMBasicBlockRef at = LLVMGetInsertBlock(c->b);
+        c->no_epi = LLVMAddFunction(c->m, "e_none", c->epi_t);
+        LLVMSetLinkage(c->no_epi, LLVMInternalLinkage);
+        LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->cx, c->no_epi, "entry"));
+        LLVMBuildRetVoid(c->b);
+        if (at) LLVMPositionBuilderAtEnd(c->b, at);
+    }
+    return c->no_epi;
+}
+
 /* Calls epilogue function f (epilogue_fn) from the body being emitted. */
 static void call_epilogue(Cg *c, LLVMValueRef f, LLVMValueRef a0, LLVMValueRef a1, LLVMValueRef a2, LLVMValueRef a3)
 {
@@ -1475,7 +1493,7 @@ static LLVMValueRef emit_matmul(Cg *c, const Kernel *k, int64_t *items, int64_t 
     int64_t nmc = (nmb + tiles_mc - 1) / tiles_mc, nkb = (K + MM_KC - 1) / MM_KC;
     Mat mb = mat_operand(c, nd->in[1]), ma = mat_operand(c, nd->in[0]);
     TileDst dst = {.m = mat_result(c, id, sw)};
-    LLVMValueRef lo, hi, epi = k->epi ? epilogue_fn(c, k, dst.m, sw >= 0, NULL) : NULL;
+    LLVMValueRef lo, hi, epi = product_epilogue(c, k, dst.m, sw >= 0, NULL);
     kernel_begin(c, sw >= 0 ? "matmul_swap01" : im ? "matmul_im2col" : "matmul", &lo, &hi);
     LLVMValueRef bp = LLVMBuildArrayAlloca(c->b, c->f32, ci(c, MM_KC * nr), "panel");
     LLVMSetAlignment(bp, 64);
@@ -1525,11 +1543,10 @@ static LLVMValueRef emit_matmul(Cg *c, const Kernel *k, int64_t *items, int64_t 
     mm_tile(c, nd, LLVMBuildMul(c->b, mbi, ci(c, c->mr), "i0"), bp, kc0, kcl, first, cmask, nv, td);
     loop_end(c, &lm);
     loop_end(c, &lkb);
-    if (k->epi) {   /* the item's block of the result is final */
-        LLVMValueRef r0 = LLVMBuildMul(c->b, LLVMBuildMul(c->b, mc, ci(c, tiles_mc), ""), ci(c, c->mr), "");
-        LLVMValueRef r1 = imin(c, LLVMBuildAdd(c->b, r0, ci(c, tiles_mc * c->mr), ""), ci(c, M));
-        call_epilogue(c, epi, r0, r1, n0, imin(c, LLVMBuildAdd(c->b, n0, ci(c, nr), ""), ci(c, N)));
-    }
+    /* the item's block of the result is final */
+    LLVMValueRef r0 = LLVMBuildMul(c->b, LLVMBuildMul(c->b, mc, ci(c, tiles_mc), ""), ci(c, c->mr), "");
+    LLVMValueRef r1 = imin(c, LLVMBuildAdd(c->b, r0, ci(c, tiles_mc * c->mr), ""), ci(c, M));
+    call_epilogue(c, epi, r0, r1, n0, imin(c, LLVMBuildAdd(c->b, n0, ci(c, nr), ""), ci(c, N)));
     loop_end(c, &lt);
     kernel_end(c);
     *items = nnb * nmc;
@@ -1563,7 +1580,7 @@ static LLVMValueRef emit_col2im_product(Cg *c, const Kernel *k, int64_t *items, 
     int64_t cb = MM_MC / kk < 1 ? 1 : MM_MC / kk < C ? MM_MC / kk : C, ncb = (C + cb - 1) / cb;
     int64_t bg = (8 * nr + YX - 1) / YX < B ? (8 * nr + YX - 1) / YX : B, nbg = (B + bg - 1) / bg;
     int64_t ntiles = (cb * kk + mr - 1) / mr, nkb = (K + MM_KC - 1) / MM_KC;
-    LLVMValueRef lo, hi, epi = k->epi ? epilogue_fn(c, k, (Mat){0}, 0, &img) : NULL;
+    LLVMValueRef lo, hi, epi = product_epilogue(c, k, (Mat){0}, 0, &img);
     kernel_begin(c, "matmul_col2im", &lo, &hi);
     LLVMValueRef bp = LLVMBuildArrayAlloca(c->b, c->f32, ci(c, MM_KC * nr), "panel");
     LLVMValueRef acc = LLVMBuildArrayAlloca(c->b, c->f32, ci(c, ntiles * mr * nr), "tiles");
@@ -1639,7 +1656,7 @@ static LLVMValueRef emit_col2im_product(Cg *c, const Kernel *k, int64_t *items, 
     }
     loop_end(c, &lr);
     loop_end(c, &lp);
-    if (epi) call_epilogue(c, epi, b0, b1, c0, c1);   /* the item's planes are final */
+    call_epilogue(c, epi, b0, b1, c0, c1);   /* the item's planes are final */
     loop_end(c, &lt);
     kernel_end(c);
     *items = ncb * nbg;
