@@ -22,6 +22,7 @@
 #include <stb/stb_image_resize.h>
 
 #define MAX_PIXELS (1 << 24)   /* per image: 4096x4096, or a 12-megapixel photo */
+#define MAX_SIDE 16384         /* a 2x6,000,000 strip took stb's resize minutes */
 
 typedef struct { char **v; size_t n, cap; } Paths;
 
@@ -99,9 +100,16 @@ int ganrt_images_load(const char *dir, int C, int H, int W, float **out, int64_t
         /* a header can claim any size: a 100-byte BMP would have stb_image
          * allocate gigabytes, so look before decoding */
         /* (a top-down BMP reports a negative height here) */
-        if (stbi_info(p.v[i], &w, &h, &ch) && (w < 0 ? -(int64_t)w : w) * (h < 0 ? -(int64_t)h : h) > MAX_PIXELS) {
-            ganrt_warn("%s: skipped: %dx%d pixels is more than %d million", p.v[i], w, h, MAX_PIXELS >> 20);
-            continue;
+        if (stbi_info(p.v[i], &w, &h, &ch)) {
+            int64_t aw = w < 0 ? -(int64_t)w : w, ah = h < 0 ? -(int64_t)h : h;
+            if (aw * ah > MAX_PIXELS) {
+                ganrt_warn("%s: skipped: %dx%d pixels is more than %d million", p.v[i], w, h, MAX_PIXELS >> 20);
+                continue;
+            }
+            if (aw > MAX_SIDE || ah > MAX_SIDE) {
+                ganrt_warn("%s: skipped: %dx%d pixels: a side longer than %d", p.v[i], w, h, MAX_SIDE);
+                continue;
+            }
         }
         if (is_pnm(p.v[i]) && stbi_is_16_bit(p.v[i])) {   /* stb_image crashes on short ones */
             ganrt_warn("%s: skipped: 16-bit PNM images are not supported", p.v[i]);
