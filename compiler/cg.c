@@ -484,13 +484,14 @@ static LLVMValueRef fsel(Cg *c, LLVMRealPredicate p, LLVMValueRef a, LLVMValueRe
     return LLVMBuildSelect(c->b, LLVMBuildFCmp(c->b, p, a, b, "cmp"), t, f, "sel");
 }
 
-/* Scalar x in every lane of a vector. */
+/* Scalar x (of any type) in every lane of a vector of vw. */
 static LLVMValueRef vsplat(Cg *c, LLVMValueRef x)
 {
     LLVMValueRef zeros[64];
     for (int l = 0; l < c->vw; l++) zeros[l] = ci32(c, 0);
-    LLVMValueRef v = LLVMBuildInsertElement(c->b, LLVMGetUndef(c->vec), x, ci32(c, 0), "");
-    return LLVMBuildShuffleVector(c->b, v, LLVMGetUndef(c->vec), LLVMConstVector(zeros, (unsigned)c->vw), "splat");
+    LLVMTypeRef vt = LLVMVectorType(LLVMTypeOf(x), (unsigned)c->vw);
+    LLVMValueRef v = LLVMBuildInsertElement(c->b, LLVMGetUndef(vt), x, ci32(c, 0), "");
+    return LLVMBuildShuffleVector(c->b, v, LLVMGetUndef(vt), LLVMConstVector(zeros, (unsigned)c->vw), "splat");
 }
 
 /* The constant v, a vector when `like` is one. */
@@ -838,13 +839,8 @@ static LLVMValueRef below_mask(Cg *c, LLVMValueRef first, LLVMValueRef limit)
 {
     LLVMValueRef iota[64];
     for (int l = 0; l < c->vw; l++) iota[l] = ci32(c, l);
-    LLVMTypeRef vi = LLVMVectorType(c->i32, (unsigned)c->vw);
     LLVMValueRef room = LLVMBuildTrunc(c->b, LLVMBuildSub(c->b, limit, first, ""), c->i32, "room");
-    LLVMValueRef splat = LLVMBuildInsertElement(c->b, LLVMGetUndef(vi), room, ci32(c, 0), "");
-    LLVMValueRef zeros[64];
-    for (int l = 0; l < c->vw; l++) zeros[l] = ci32(c, 0);
-    splat = LLVMBuildShuffleVector(c->b, splat, LLVMGetUndef(vi), LLVMConstVector(zeros, (unsigned)c->vw), "");
-    return LLVMBuildICmp(c->b, LLVMIntSLT, LLVMConstVector(iota, (unsigned)c->vw), splat, "lanes");
+    return LLVMBuildICmp(c->b, LLVMIntSLT, LLVMConstVector(iota, (unsigned)c->vw), vsplat(c, room), "lanes");
 }
 
 /* The product C = op(A)·B is computed panel by panel: a panel is 2vw
@@ -1022,17 +1018,13 @@ static void mm_tile(Cg *c, const Node *nd, LLVMValueRef i0, LLVMValueRef bp, LLV
     int ta = nd->i[0], mr = c->mr, nr = 2 * c->vw;
     int64_t K = ta ? as.d[0] : as.d[1];
     Mat ma = mat_operand(c, nd->in[0]);   /* [M, K] unless ta, which is never folded */
-    LLVMValueRef rows[16], zeros[64], rowok[16];
-    for (int l = 0; l < c->vw; l++) zeros[l] = ci32(c, 0);
-    LLVMTypeRef vb = LLVMVectorType(c->i1, (unsigned)c->vw);
+    LLVMValueRef rows[16], rowok[16];
     for (int i = 0; i < mr; i++) {
         LLVMValueRef r = LLVMBuildAdd(c->b, i0, ci(c, i), "");
         rows[i] = M % mr ? LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, r, ci(c, M), ""), r, ci(c, M - 1), "row") : r;
         rowok[i] = NULL;
         if (M % mr) {   /* the whole row off when it is past M */
-            LLVMValueRef ok = LLVMBuildICmp(c->b, LLVMIntSLT, r, ci(c, M), "rowok");
-            rowok[i] = LLVMBuildInsertElement(c->b, LLVMGetUndef(vb), ok, ci32(c, 0), "");
-            rowok[i] = LLVMBuildShuffleVector(c->b, rowok[i], LLVMGetUndef(vb), LLVMConstVector(zeros, (unsigned)c->vw), "");
+            rowok[i] = vsplat(c, LLVMBuildICmp(c->b, LLVMIntSLT, r, ci(c, M), "rowok"));
         }
     }
     LLVMValueRef cptr[16][2], cm[16][2], init[16][2];
@@ -1081,8 +1073,7 @@ static void mm_tile(Cg *c, const Node *nd, LLVMValueRef i0, LLVMValueRef bp, LLV
                                  : LLVMBuildAdd(c->b, LLVMBuildMul(c->b, rows[i], ci(c, ma.P), ""), acol, "");
             av = load(c, ma.off, ai);
         }
-        LLVMValueRef splat = LLVMBuildInsertElement(c->b, LLVMGetUndef(c->vec), av, ci32(c, 0), "");
-        splat = LLVMBuildShuffleVector(c->b, splat, LLVMGetUndef(c->vec), LLVMConstVector(zeros, (unsigned)c->vw), "a");
+        LLVMValueRef splat = vsplat(c, av);
         for (int v = 0; v < nv; v++) nxt[i][v] = fma3(c, splat, bv[v], acc[i][v]);
     }
     LLVMBasicBlockRef latch = LLVMGetInsertBlock(c->b);

@@ -501,11 +501,7 @@ static int64_t plan(Schedule *s, const int *secs, int n_secs, int64_t base, cons
             Kernel *k = &sec->k[kk];
             if (k->absorbed) t--;   /* runs inside the kernel before it: at its time */
             if (gnet && (k->kind == KN_ADAM || k->kind == KN_SGD)) gto[k->net] = t;
-            if (gnet && k->to_grad && gfrom[k->net] < 0) gfrom[k->net] = t;
-            if (gnet && k->node >= 0 && k->kind != KN_ELEM && gnet[owner(g, k->node)] && gfrom[gnet[owner(g, k->node)] - 1] < 0)
-                gfrom[gnet[owner(g, k->node)] - 1] = t;
-            for (int m = 0; gnet && k->kind == KN_ELEM && m < k->n_members; m++)
-                if (k->out[m] && gnet[k->members[m]] && gfrom[gnet[k->members[m]] - 1] < 0) gfrom[gnet[k->members[m]] - 1] = t;
+            if (gnet && k->to_grad && gfrom[k->net] < 0) gfrom[k->net] = t;   /* the others: def[] below */
             if (k->kind == KN_ELEM) pair_in_place(s, k, k->absorbed ? panel_result(s, &sec->k[kk - 1]) : -1, pair);
             int one[1] = {k->node};
             int *ms = k->kind == KN_ELEM ? k->members : one;
@@ -533,6 +529,8 @@ static int64_t plan(Schedule *s, const int *secs, int n_secs, int64_t base, cons
     if (keep)
         for (int id = 0; id < g->len; id++)
             if (keep[id] && def[owner(g, id)] >= 0) last[owner(g, id)] = t;
+    for (int id = 0; gnet && id < g->len; id++)   /* a gradient computed in place */
+        if (gnet[id] && def[id] >= 0 && (gfrom[gnet[id] - 1] < 0 || def[id] < gfrom[gnet[id] - 1])) gfrom[gnet[id] - 1] = def[id];
     Block *live = malloc(((size_t)g->len + 3) * sizeof *live);
     int n_live = 0, reuse = !getenv("GANC_NO_REUSE");   /* tests: every buffer its own memory */
     int64_t top = base;
@@ -840,31 +838,27 @@ static void order_branches(Graph **gp, int *roots, int n_roots, int x, int fake)
     ir_free(*gp);
     *gp = old;
     size_t len = (size_t)old->len;
-    char *dx = calloc(len + 1, 1), *df = calloc(len + 1, 1);
     int *map = malloc((len + 1) * sizeof *map);
-    ir_assert(dx && df && map);
-    for (int id = 0; id < old->len; id++) {
-        dx[id] = (char)(dep[id] & 1);
-        df[id] = (char)(dep[id] >> 1 & 1);
-    }
-    free(dep);
+    ir_assert(map);
+    for (int id = 0; id < old->len; id++)   /* the pass of each node: neither or real only, fake only, both */
+        dep[id] = (char)(!(dep[id] & 2) ? 0 : !(dep[id] & 1) ? 1 : 2);
     /* users: CSR lists */
-    int *first = calloc(len + 2, sizeof *first), *user = malloc((2 * len + 1) * sizeof *user);
-    ir_assert(first && user);
+    int *first = calloc(len + 2, sizeof *first);
+    ir_assert(first);
     for (int id = 0; id < old->len; id++)
         for (int k = 0; k < old->n[id].n_in; k++) first[old->n[id].in[k] + 1]++;
     for (size_t id = 0; id < len; id++) first[id + 1] += first[id];
-    int *fill = malloc((len + 1) * sizeof *fill), *stack = malloc((len + 1) * sizeof *stack);
-    ir_assert(fill && stack);
+    int *user = malloc(((size_t)first[len] + 1) * sizeof *user), *fill = malloc((len + 1) * sizeof *fill);
+    int *stack = malloc((len + 1) * sizeof *stack);
+    ir_assert(user && fill && stack);
     memcpy(fill, first, len * sizeof *fill);
-    if ((size_t)first[len] > 2 * len) { user = realloc(user, ((size_t)first[len] + 1) * sizeof *user); ir_assert(user); }
     for (int id = 0; id < old->len; id++)
         for (int k = 0; k < old->n[id].n_in; k++) user[fill[old->n[id].in[k]]++] = id;
     for (size_t id = 0; id < len; id++) map[id] = -1;
     Graph *g = ir_new();
     for (int pass = 0; pass < 3; pass++)
         for (int id0 = 0; id0 < old->len; id0++) {
-            if ((!df[id0] ? 0 : !dx[id0] ? 1 : 2) != pass || map[id0] >= 0) continue;
+            if (dep[id0] != pass || map[id0] >= 0) continue;
             int n = 0;
             stack[n++] = id0;
             while (n) {   /* places a node, then each sum of it whose inputs are all placed */
@@ -874,7 +868,7 @@ static void order_branches(Graph **gp, int *roots, int n_roots, int x, int fake)
                 map[id] = ir_add_like(g, &nd);
                 ir_assert(map[id] >= 0);
                 for (int q = first[id]; q < first[id + 1]; q++) {
-                    int u = user[q], ready = map[u] < 0 && hoisted(old, u) && (!df[u] ? 0 : !dx[u] ? 1 : 2) >= pass;
+                    int u = user[q], ready = map[u] < 0 && hoisted(old, u) && dep[u] >= pass;
                     for (int k = 0; k < old->n[u].n_in && ready; k++) ready = map[old->n[u].in[k]] >= 0;
                     for (int j = 0; j < n && ready; j++) ready = stack[j] != u;
                     if (ready) stack[n++] = u;
@@ -883,7 +877,7 @@ static void order_branches(Graph **gp, int *roots, int n_roots, int x, int fake)
         }
     for (int r = 0; r < n_roots; r++)
         if (roots[r] >= 0) roots[r] = map[roots[r]];
-    free(dx); free(df); free(map); free(first); free(user); free(fill); free(stack);
+    free(dep); free(map); free(first); free(user); free(fill); free(stack);
     ir_free(old);
     *gp = g;
 }
