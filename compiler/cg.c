@@ -1044,10 +1044,35 @@ static void mm_tile(Cg *c, const Node *nd, LLVMValueRef i0, LLVMValueRef bp, LLV
                                              dst.buf ? stack_load(c, cptr[i][v]) : mat_load(c, dst.m, rows[i], dst.cols[v], cmask[v]), "cin");
         }
     }
-    LLVMValueRef acc[16][2], nxt[16][2];
+    LLVMValueRef acc[16][2], nxt[16][2], outer[16][2];
     LLVMBasicBlockRef entry = LLVMGetInsertBlock(c->b);
-    Loop lk;
-    LLVMValueRef kk = loop_begin(c, &lk, ci(c, 0), kcl, "k");
+    /* A stored as the images of a folded SWAP01 (a weight gradient's dY):
+     * the k loop runs inside a loop over the images that the k block
+     * covers, so that column k of A is k plus the image's constant offset,
+     * not a division per k */
+    int by_image = !dst.apack && !ta && ma.P != K;
+    Loop li, lk;
+    LLVMValueRef kfrom = ci(c, 0), kto = kcl, shift = NULL;
+    if (by_image) {
+        LLVMValueRef kend = LLVMBuildAdd(c->b, kc0, kcl, "kend");
+        LLVMValueRef img0 = LLVMBuildUDiv(c->b, kc0, ci(c, ma.P), "img0");
+        LLVMValueRef img1 = LLVMBuildUDiv(c->b, LLVMBuildSub(c->b, kend, ci(c, 1), ""), ci(c, ma.P), "img1");
+        LLVMValueRef img = loop_begin(c, &li, img0, LLVMBuildAdd(c->b, img1, ci(c, 1), ""), "img");
+        LLVMPositionBuilderBefore(c->b, LLVMGetFirstInstruction(li.head));
+        for (int i = 0; i < mr; i++)
+            for (int v = 0; v < nv; v++) {
+                outer[i][v] = LLVMBuildPhi(c->b, c->vec, "acci");
+                LLVMAddIncoming(outer[i][v], &init[i][v], &entry, 1);
+                init[i][v] = outer[i][v];
+            }
+        LLVMPositionBuilderAtEnd(c->b, li.body);
+        entry = li.body;
+        LLVMValueRef i0k = LLVMBuildMul(c->b, img, ci(c, ma.P), "");
+        kfrom = LLVMBuildSub(c->b, imax(c, kc0, i0k), kc0, "");
+        kto = LLVMBuildSub(c->b, imin(c, kend, LLVMBuildAdd(c->b, i0k, ci(c, ma.P), "")), kc0, "");
+        shift = LLVMBuildMul(c->b, img, ci(c, (ma.R - 1) * ma.P), "");
+    }
+    LLVMValueRef kk = loop_begin(c, &lk, kfrom, kto, "k");
     LLVMPositionBuilderBefore(c->b, LLVMGetFirstInstruction(lk.head));
     for (int i = 0; i < mr; i++)
         for (int v = 0; v < nv; v++) {
@@ -1062,7 +1087,7 @@ static void mm_tile(Cg *c, const Node *nd, LLVMValueRef i0, LLVMValueRef bp, LLV
         bv[v] = stack_load(c, LLVMBuildInBoundsGEP2(c->b, c->f32, bp, &idx, 1, ""));
     }
     LLVMValueRef k = LLVMBuildAdd(c->b, kc0, kk, "kabs");
-    LLVMValueRef acol = ta || ma.P == K ? k : mat_col(c, ma, k);
+    LLVMValueRef acol = ta || ma.P == K ? k : by_image ? LLVMBuildAdd(c->b, k, shift, "") : mat_col(c, ma, k);
     for (int i = 0; i < mr; i++) {
         LLVMValueRef av;
         if (dst.apack) {   /* the tile's rows of A, packed: mr floats per k */
@@ -1080,6 +1105,14 @@ static void mm_tile(Cg *c, const Node *nd, LLVMValueRef i0, LLVMValueRef bp, LLV
     for (int i = 0; i < mr; i++)
         for (int v = 0; v < nv; v++) LLVMAddIncoming(acc[i][v], &nxt[i][v], &latch, 1);
     loop_end(c, &lk);
+    if (by_image) {
+        LLVMBasicBlockRef done = LLVMGetInsertBlock(c->b);
+        for (int i = 0; i < mr; i++)
+            for (int v = 0; v < nv; v++) LLVMAddIncoming(outer[i][v], &acc[i][v], &done, 1);
+        loop_end(c, &li);
+        for (int i = 0; i < mr; i++)
+            for (int v = 0; v < nv; v++) acc[i][v] = outer[i][v];
+    }
     for (int i = 0; i < mr; i++)
         for (int v = 0; v < nv; v++)
             if (dst.buf) stack_store(c, acc[i][v], cptr[i][v]);
