@@ -1486,17 +1486,21 @@ static void pack_a(Cg *c, LLVMValueRef apack, LLVMValueRef packed, LLVMValueRef 
     LLVMBasicBlockRef go = LLVMAppendBasicBlockInContext(c->cx, c->fn, "packed");
     LLVMBuildCondBr(c->b, LLVMBuildICmp(c->b, LLVMIntNE, LLVMBuildLoad2(c->b, c->i64, packed, ""), key, ""), pk, go);
     LLVMPositionBuilderAtEnd(c->b, pk);
-    Loop lt, lo, li;
+    /* per k, the tile's mr floats one after the other: the stores are
+     * sequential (a loop over rows with k inside would become scatters) */
+    Loop lt, lo;
     LLVMValueRef t = loop_begin(c, &lt, ci(c, 0), nt, "pt");
-    LLVMValueRef outer = loop_begin(c, &lo, ci(c, 0), ci(c, ta ? K : c->mr), "po");
-    LLVMValueRef inner = loop_begin(c, &li, ci(c, 0), ci(c, ta ? c->mr : K), "pi");
-    LLVMValueRef k = ta ? outer : inner, i = ta ? inner : outer;
-    LLVMValueRef r = imin(c, LLVMBuildAdd(c->b, LLVMBuildAdd(c->b, row0, LLVMBuildMul(c->b, t, ci(c, c->mr), ""), ""), i, ""), ci(c, M - 1));
-    LLVMValueRef v = load(c, oa, ta ? LLVMBuildAdd(c->b, LLVMBuildMul(c->b, k, ci(c, M), ""), r, "")
-                                    : LLVMBuildAdd(c->b, LLVMBuildMul(c->b, r, ci(c, K), ""), k, ""));
-    LLVMValueRef di = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, LLVMBuildAdd(c->b, LLVMBuildMul(c->b, t, ci(c, K), ""), k, ""), ci(c, c->mr), ""), i, "");
-    LLVMBuildStore(c->b, v, LLVMBuildInBoundsGEP2(c->b, c->f32, apack, &di, 1, ""));
-    loop_end(c, &li);
+    LLVMValueRef k = loop_begin(c, &lo, ci(c, 0), ci(c, K), "pk");
+    LLVMValueRef v[16], d0 = LLVMBuildMul(c->b, LLVMBuildAdd(c->b, LLVMBuildMul(c->b, t, ci(c, K), ""), k, ""), ci(c, c->mr), "");
+    for (int i = 0; i < c->mr; i++) {
+        LLVMValueRef r = imin(c, LLVMBuildAdd(c->b, LLVMBuildAdd(c->b, row0, LLVMBuildMul(c->b, t, ci(c, c->mr), ""), ""), ci(c, i), ""), ci(c, M - 1));
+        v[i] = load(c, oa, ta ? LLVMBuildAdd(c->b, LLVMBuildMul(c->b, k, ci(c, M), ""), r, "")
+                              : LLVMBuildAdd(c->b, LLVMBuildMul(c->b, r, ci(c, K), ""), k, ""));
+    }
+    for (int i = 0; i < c->mr; i++) {
+        LLVMValueRef di = LLVMBuildAdd(c->b, d0, ci(c, i), "");
+        LLVMBuildStore(c->b, v[i], LLVMBuildInBoundsGEP2(c->b, c->f32, apack, &di, 1, ""));
+    }
     loop_end(c, &lo);
     loop_end(c, &lt);
     LLVMBuildStore(c->b, key, packed);
