@@ -882,6 +882,148 @@ static void order_branches(Graph **gp, int *roots, int n_roots, int x, int fake)
     *gp = g;
 }
 
+/* ---------- values recomputed for their late users ----------
+ * An activation of a hidden layer (relu(bn(x)), leaky_relu(bn(x))) is read
+ * twice: by the next layer's forward product at once, and in the backward
+ * pass (that layer's weight gradient, its own derivative) much later; kept
+ * in between, every activation of both networks is live at the peak.  When
+ * the values it is computed from stay live until the backward pass anyway
+ * (x - mean, which batchnorm's gradient reads; per-channel scales), a copy
+ * of the activation is computed for the late readers right before the
+ * first of them, and the first one is freed after the forward pass: an
+ * elementwise pass more, the activation's memory less. */
+enum { CLONE_MIN = 1 << 16 };   /* floats: smaller activations are not worth a pass */
+
+static int cheap_elem(Op op)
+{
+    return op == OP_ADD || op == OP_SUB || op == OP_MUL || op == OP_AFFINE || op == OP_NEG;
+}
+
+/* Views and gathers a product folds in: read the value in place. */
+static int view_like(Op op)
+{
+    return op == OP_SWAP01 || op == OP_RESHAPE || op == OP_IM2COL;
+}
+
+/* Whether node id's value can be computed again at time t (a node id)
+ * without keeping anything alive longer: each stored value it is computed
+ * from is read at t or later anyway, or is persistent, constant or small.
+ * The cheap elementwise nodes on the way, read by nothing at t or later,
+ * are appended to chain[] (at most 16) to be computed again too. */
+static int live_at(const Graph *g, const int *first, const int *user, int id, int t, int *chain, int *n_chain)
+{
+    const Node *nd = &g->n[id];
+    if (ir_ops[nd->op].kind == K_SOURCE || nd->op == OP_BCAST) return 1;
+    for (int q = first[id]; q < first[id + 1]; q++)
+        if (user[q] >= t) return 1;
+    if (!cheap_elem(nd->op) || *n_chain == 16) return 0;
+    for (int k = 0; k < *n_chain; k++)
+        if (chain[k] == id) return 1;
+    chain[(*n_chain)++] = id;
+    for (int k = 0; k < nd->n_in; k++)
+        if (!live_at(g, first, user, nd->in[k], t, chain, n_chain)) return 0;
+    return 1;
+}
+
+static void clone_late(Graph **gp, int *roots, int n_roots)
+{
+    Graph *old = *gp;
+    size_t len = (size_t)old->len;
+    int *first = calloc(len + 2, sizeof *first), *prod = calloc(len + 2, sizeof *prod);
+    int *late = malloc((len + 1) * sizeof *late);   /* per activation y: its first late user, or -1 */
+    int *group = malloc((len + 1) * sizeof *group);  /* per view of y (and y): y, or -1 */
+    char *root = calloc(len + 1, 1), *need = calloc(len + 1, 1);
+    ir_assert(first && prod && late && group && root && need);
+    for (int r = 0; r < n_roots; r++)
+        if (roots[r] >= 0) root[roots[r]] = 1;
+    for (int id = 0; id < old->len; id++)
+        for (int k = 0; k < old->n[id].n_in; k++) first[old->n[id].in[k] + 1]++;
+    for (size_t id = 0; id < len; id++) first[id + 1] += first[id];
+    int *user = malloc(((size_t)first[len] + 1) * sizeof *user), *fill = malloc((len + 1) * sizeof *fill);
+    ir_assert(user && fill);
+    memcpy(fill, first, len * sizeof *fill);
+    for (int id = 0; id < old->len; id++)
+        for (int k = 0; k < old->n[id].n_in; k++) user[fill[old->n[id].in[k]]++] = id;   /* ascending */
+    for (int id = 0; id < old->len; id++) {   /* products before id */
+        Op op = old->n[id].op;
+        prod[id + 1] = prod[id] + (op == OP_MATMUL || op == OP_COL2IM);
+    }
+    for (size_t id = 0; id < len; id++) late[id] = group[id] = -1;
+    int n_clones = 0;
+    for (int y = 0; y < old->len; y++) {
+        const Node *nd = &old->n[y];
+        if ((nd->op != OP_RELU && nd->op != OP_LRELU) || root[y] || ir_numel(nd->shape) < CLONE_MIN || group[y] >= 0)
+            continue;
+        /* y's readers other than its views, in order: the late ones are
+         * those after the first gap of two or more products */
+        int fam[16], nf = 0, rd[64], nr = 0, ok = 1;
+        fam[nf++] = y;
+        for (int f = 0; f < nf && ok; f++)
+            for (int q = first[fam[f]]; q < first[fam[f] + 1]; q++) {
+                int u = user[q];
+                if (view_like(old->n[u].op) && !root[u] && group[u] < 0 && nf < 16) fam[nf++] = u;
+                else if (view_like(old->n[u].op) || nr == 64) ok = 0;
+                else rd[nr++] = u;
+            }
+        if (!ok || nr < 2) continue;
+        for (int i = 1; i < nr; i++)   /* insertion sort: a handful */
+            for (int j = i; j > 0 && rd[j - 1] > rd[j]; j--) { int t = rd[j]; rd[j] = rd[j - 1]; rd[j - 1] = t; }
+        int cut = -1;
+        for (int i = 1; i < nr && cut < 0; i++)
+            if (prod[rd[i]] - prod[rd[i - 1] + 1] >= 2) cut = rd[i];
+        if (cut < 0) continue;
+        int chain[16], nc = 0;
+        for (int k = 0; k < nd->n_in && ok; k++) ok = live_at(old, first, user, nd->in[k], cut, chain, &nc);
+        for (int k = 0; k < nc && ok; k++) ok = group[chain[k]] < 0;
+        if (!ok) continue;
+        late[y] = cut;
+        for (int f = 0; f < nf; f++) group[fam[f]] = y;
+        for (int f = nf - 1; f > 0; f--)   /* the views on a path to a late reader are copied too */
+            for (int q = first[fam[f]]; q < first[fam[f] + 1]; q++) {
+                int u = user[q];
+                need[fam[f]] |= group[u] == y ? need[u] : u >= cut;
+            }
+        need[y] = 1;
+        for (int k = 0; k < nc; k++) group[chain[k]] = y, need[chain[k]] = 1;
+        n_clones++;
+    }
+    if (!n_clones) {
+        free(first); free(prod); free(late); free(group); free(root); free(need); free(user); free(fill);
+        return;
+    }
+    /* the new graph: each late copy right before its first late reader */
+    int *map = malloc((len + 1) * sizeof *map), *copy = malloc((len + 1) * sizeof *copy);
+    ir_assert(map && copy);
+    for (size_t id = 0; id < len; id++) copy[id] = -1;
+    Graph *g = ir_new();
+    for (int id = 0; id < old->len; id++) {
+        for (int y = 0; y < id; y++) {
+            if (late[y] != id) continue;
+            for (int f = 0; f < id; f++) {   /* what y is computed from, y, its views, in order */
+                if (group[f] != y || !need[f]) continue;
+                Node nd = old->n[f];
+                for (int k = 0; k < nd.n_in; k++) nd.in[k] = group[nd.in[k]] == y && copy[nd.in[k]] >= 0 ? copy[nd.in[k]] : map[nd.in[k]];
+                copy[f] = ir_add_like(g, &nd);
+                ir_assert(copy[f] >= 0);
+            }
+        }
+        Node nd = old->n[id];
+        for (int k = 0; k < nd.n_in; k++) {
+            int x = nd.in[k], y = group[x];
+            int use_copy = y >= 0 && id >= late[y] && copy[x] >= 0 && group[id] != y;
+            nd.in[k] = use_copy ? copy[x] : map[x];
+        }
+        map[id] = ir_add_like(g, &nd);
+        ir_assert(map[id] >= 0);
+    }
+    for (int r = 0; r < n_roots; r++)
+        if (roots[r] >= 0) roots[r] = map[roots[r]];
+    free(first); free(prod); free(late); free(group); free(root); free(need); free(user); free(fill);
+    free(map); free(copy);
+    ir_free(old);
+    *gp = g;
+}
+
 Schedule *sched_build(Program *p)
 {
     Schedule *s = calloc(1, sizeof *s);
@@ -919,6 +1061,7 @@ Schedule *sched_build(Program *p)
     for (int id = 0; id < p->g->len; id++)
         if (p->g->n[id].op == OP_INPUT && p->g->n[id].i[0] == IN_X) xin = id;
     order_branches(&p->g, roots, q, xin, roots[0]);
+    clone_late(&p->g, roots, q);
     s->g = p->g;
     q = nfix;
     for (int net = 0; net < 2; net++)

@@ -26,3 +26,16 @@ elif [ -n "$x" ]; then
 else
     echo "not ok - sched/g-step-reads-no-real-data: no input x in the IR of bench/dcgan28.gan"
 fi
+# A hidden layer's activation is copied for its backward readers (sched.c
+# clone_late): the G step does not read the relu outputs that G's forward
+# pass stored, so they are free while the D step runs.
+f=$(build/ganc bench/dcgan64.gan --emit=fused 2>&1)
+acts=$(printf '%s\n' "$f" | sed -n '/^section g_forward:/,/^section d_step:/p' | awk '$1 == "store" && $4 == "relu" {print $2}')
+late=$(for a in $acts; do printf '%s\n' "$f" | sed -n '/^section g_step:/,/^section g_sample:/p' | grep -q -- "$a\b" && echo "$a"; done)
+if [ -z "$acts" ]; then
+    echo "not ok - sched/late-activation-copy: no relu stored by G's forward pass in bench/dcgan64.gan"
+elif [ -n "$late" ]; then
+    echo "not ok - sched/late-activation-copy: the G step reads" $late
+else
+    echo "ok - sched/late-activation-copy"
+fi
