@@ -1561,7 +1561,9 @@ static LLVMValueRef emit_matmul(Cg *c, const Kernel *k, int64_t *items, int64_t 
     LLVMValueRef kc0 = LLVMBuildMul(c->b, kb, ci(c, MM_KC), "kc0");
     LLVMValueRef kcl = imin(c, ci(c, MM_KC), LLVMBuildSub(c->b, ci(c, K), kc0, ""));
     mm_pack(c, nd, im, bp, kc0, kcl, cols, mb, bcols, cmask, nv);
-    LLVMValueRef first = nkb > 1 ? LLVMBuildICmp(c->b, LLVMIntEQ, kb, ci(c, 0), "first") : NULL;
+    /* a product that adds into its sum's place (Schedule.adds_to) starts from what is there */
+    LLVMValueRef first = c->s->adds_to[id] >= 0 ? LLVMConstInt(c->i1, 0, 0)
+                         : nkb > 1 ? LLVMBuildICmp(c->b, LLVMIntEQ, kb, ci(c, 0), "first") : NULL;
     LLVMValueRef mbi = loop_begin(c, &lm, mb0, mb1, "mb");
     TileDst td = dst;
     if (apack) {

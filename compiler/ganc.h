@@ -162,6 +162,11 @@ typedef struct {
     char *remat;              /* cheap elementwise nodes never stored: each consumer (an
                                  elementwise kernel or a sum) recomputes them from their
                                  inputs, which stay live for it */
+    int *adds_to;             /* a weight's gradient that sums the products of the real and
+                                 the fake batch is computed in its place in the gradient
+                                 region: the first product writes it, the second adds to it
+                                 (adds_to[second] = the sum), and the sum has no kernel
+                                 (adds_to[sum] = itself); else -1 */
     int d_loss, g_loss, d_real, d_fake, fake, sample, x, z;   /* node ids in g */
     int64_t flops;            /* per training iteration */
 } Schedule;

@@ -285,7 +285,9 @@ static void build_section(Schedule *s, Section *sec, const char *in_sec, const c
     Kernel *open = NULL;
     for (int id = 0; id < g->len; id++) {
         const Node *nd = &g->n[id];
-        if (!in_sec[id] || nd->op == OP_INPUT || nd->op == OP_PARAM || nd->op == OP_RESHAPE || s->folded[id]) continue;
+        if (!in_sec[id] || nd->op == OP_INPUT || nd->op == OP_PARAM || nd->op == OP_RESHAPE || s->folded[id] ||
+            s->adds_to[id] == id)
+            continue;
         if (fusible(nd)) {
             if (!open || !ir_shape_eq(g->n[open->members[0]].shape, nd->shape)) {
                 open = push(sec, KN_ELEM);
@@ -626,6 +628,22 @@ static int stat_section(const Graph *g, char *const *in, int id)
 }
 
 /* Sections, kernels and the memory plan. */
+/* Whether gradient gid is the sum of two panel products that nothing else
+ * reads (a weight's gradient from the real and the fake batch): their ids
+ * in *p1 < *p2. */
+static int sum_of_products(const Graph *g, const int *users, const char *root, int gid, int *p1, int *p2)
+{
+    const Node *a = &g->n[gid];
+    if (a->op != OP_ADD || a->in[0] == a->in[1]) return 0;
+    for (int k = 0; k < 2; k++) {
+        const Node *m = &g->n[a->in[k]];
+        if (!packs_panels(g, m) || users[a->in[k]] != 1 || root[a->in[k]] || !ir_shape_eq(m->shape, a->shape)) return 0;
+    }
+    *p1 = a->in[0] < a->in[1] ? a->in[0] : a->in[1];
+    *p2 = a->in[0] < a->in[1] ? a->in[1] : a->in[0];
+    return 1;
+}
+
 static void layout(Schedule *s)
 {
     Graph *g = s->g;
@@ -669,6 +687,13 @@ static void layout(Schedule *s)
     for (int net = 0; net < 2; net++)
         for (int k = 0; k < s->n_params[net]; k++) root[s->grads[net][k]] = 1;
 
+    int *users = calloc(n + 1, sizeof *users);
+    s->adds_to = malloc((n + 1) * sizeof *s->adds_to);
+    ir_assert(users && s->adds_to);
+    for (size_t id = 0; id < n; id++) {
+        s->adds_to[id] = -1;
+        for (int k = 0; k < g->n[id].n_in; k++) users[g->n[id].in[k]]++;
+    }
     /* persistent part of the arena */
     int64_t top = 0;
     s->scalars = top; top += align_up(GANRT_S_COUNT);
@@ -690,6 +715,17 @@ static void layout(Schedule *s)
                 pinned[gid] = 1;   /* computed into the gradient region, placed by plan() */
                 gnet[gid] = (char)(net + 1);
                 grel[gid] = rel;
+                int p1, p2;
+                if (sum_of_products(g, users, root, gid, &p1, &p2) && in[sec][p1] && in[sec][p2] &&
+                    !getenv("GANC_SEPARATE_SUMS")) {   /* tests: the sum of two products in memory */
+                    s->adds_to[p2] = s->adds_to[gid] = gid;   /* all three in the sum's place */
+                    for (int q = 0; q < 2; q++) {
+                        int pq = q ? p2 : p1;
+                        pinned[pq] = 1;
+                        gnet[pq] = (char)(net + 1);
+                        grel[pq] = rel;
+                    }
+                }
             }
             rel += align_up(ir_numel(g->n[pid].shape));
         }
@@ -767,7 +803,7 @@ static void layout(Schedule *s)
             if (s->sec[sec].k[k].kind == KN_MATMUL || s->sec[sec].k[k].kind == KN_COPY)
                 s->flops += node_flops(s, s->sec[sec].k[k].node) * (sec == SEC_GSTEP ? 1 : s->p->n_critic);
     for (int k = 0; k < SEC_COUNT; k++) free(in[k]);
-    free(root); free(pinned); free(gnet); free(grel);
+    free(root); free(pinned); free(gnet); free(grel); free(users);
 }
 
 /* Renumbers the graph (and roots[]) so that nodes that depend on the fake
@@ -1138,6 +1174,10 @@ void sched_print(FILE *f, const Schedule *s)
                 fprintf(f, "       ");
                 ir_print_node(f, g, kk->node);
                 print_folded(f, s, kk->node);
+                if (s->adds_to[kk->node] >= 0) {
+                    fprintf(f, "       adds into  ");
+                    ir_print_node(f, g, s->adds_to[kk->node]);
+                }
             }
         }
     }
@@ -1155,7 +1195,9 @@ Schedule *sched_graph(Graph *g, const int *outs, int n)
     size_t len = (size_t)g->len;
     char *in = calloc(len, 1), *root = calloc(len, 1), *pinned = calloc(len, 1);
     s->off = malloc(len * sizeof *s->off);
-    ir_assert(in && root && pinned && s->off);
+    s->adds_to = malloc((len + 1) * sizeof *s->adds_to);
+    ir_assert(in && root && pinned && s->off && s->adds_to);
+    for (size_t id = 0; id < len; id++) s->adds_to[id] = -1;
     ancestors(g, outs, n, in);
     for (int k = 0; k < n; k++) root[outs[k]] = 1;
     int64_t top = align_up(GANRT_S_COUNT);
@@ -1196,6 +1238,7 @@ void sched_free(Schedule *s)
     free(s->bufs);
     free(s->folded);
     free(s->remat);
+    free(s->adds_to);
     free(s->off);
     free(s);
 }

@@ -139,6 +139,44 @@ for m in mlp dcgan; do
     fi
 done
 
+# A D weight's gradient sums a product over the real batch and one over the
+# fake batch: the first is computed in its place in the gradient region and
+# the second adds into it (sched.c, Schedule.adds_to).  The gradients (Adam's
+# first moment after one step, half the gradient) agree with those of the
+# sum computed from the two products in memory (GANC_SEPARATE_SUMS=1) to
+# rounding.
+# tensor_values CKPT NAME: a float32 tensor's values, one per line.
+tensor_values() {
+    hl=$(od -An -tu8 -N8 "$1" | tr -d ' ')
+    hdr=$(dd if="$1" bs=1 skip=8 count="$hl" 2>/dev/null)
+    offs=$(printf '%s' "$hdr" | tr '}' '\n' | grep "\"$2\"" | sed 's/.*data_offsets":\[\([0-9]*\),\([0-9]*\)\].*/\1 \2/')
+    [ -n "$offs" ] || return 1
+    set -- "$1" $offs
+    od -An -v -tf4 -j $((8 + hl + $2)) -N $(($3 - $2)) "$1" | tr -s ' ' '\n' | grep .
+}
+n_adds=$(build/ganc examples/dcgan.gan --emit=fused 2>&1 | grep -c "adds into")
+n_sep=$(GANC_SEPARATE_SUMS=1 build/ganc examples/dcgan.gan --emit=fused 2>&1 | grep -c "adds into")
+worst=""
+if [ "$n_adds" -gt 0 ] && [ "$n_sep" -eq 0 ] &&
+   GANC_SEPARATE_SUMS=1 build/ganc $GANC_FLAGS examples/dcgan.gan -o "$t/dcgan_sep" 2>"$t/err" &&
+   "$t/dcgan" train --out "$t/as_in" --steps 1 --seed 7 >/dev/null 2>&1 &&
+   "$t/dcgan_sep" train --out "$t/as_sep" --steps 1 --seed 7 >/dev/null 2>&1; then
+    worst=0
+    for w in D.0.weight D.2.weight D.6.weight; do
+        tensor_values "$t/as_in/last.ckpt" "adam_m.$w" >"$t/va" && tensor_values "$t/as_sep/last.ckpt" "adam_m.$w" >"$t/vb" &&
+            [ -s "$t/va" ] && [ "$(wc -l <"$t/va")" -eq "$(wc -l <"$t/vb")" ] || { worst=unreadable; break; }
+        r=$(paste "$t/va" "$t/vb" | awk '{d = $1 - $2; if (d < 0) d = -d; if (d > md) md = d; a = $2 < 0 ? -$2 : $2; if (a > ma) ma = a}
+                                      END {printf "%.3g\n", (ma > 0 ? md / ma : 1)}')
+        [ -n "$r" ] || { worst=unreadable; break; }
+        worst=$(awk -v a="$worst" -v b="$r" 'BEGIN {print (b + 0 > a + 0 ? b : a)}')
+    done
+fi
+if [ -n "$worst" ] && [ "$worst" != unreadable ] && awk -v w="$worst" 'BEGIN {exit !(w < 1e-4)}'; then
+    ok "dcgan/gradient-sums-in-place ($n_adds products add into their gradient; largest relative difference $worst)"
+else
+    nok "dcgan/gradient-sums-in-place" "products adding in place: $n_adds (separate: $n_sep); relative difference: ${worst:-not measured}"
+fi
+
 # A bias right before a batchnorm has no effect on the output, so its
 # gradient is zero up to rounding: the terms of batchnorm's backward pass
 # that cancel must be added element by element before the sum over the
@@ -148,13 +186,7 @@ done
 # the 12 steps above stays below 1e-4 (it was 0.16 when the sums were split).
 # tensor_maxabs CKPT NAME: the largest |value| of a float32 tensor.
 tensor_maxabs() {
-    hl=$(od -An -tu8 -N8 "$1" | tr -d ' ')
-    hdr=$(dd if="$1" bs=1 skip=8 count="$hl" 2>/dev/null)
-    offs=$(printf '%s' "$hdr" | tr '}' '\n' | grep "\"$2\"" | sed 's/.*data_offsets":\[\([0-9]*\),\([0-9]*\)\].*/\1 \2/')
-    [ -n "$offs" ] || return 1
-    set -- "$1" $offs
-    od -An -tf4 -j $((8 + hl + $2)) -N $(($3 - $2)) "$1" |
-        awk '{for (i = 1; i <= NF; i++) { v = $i < 0 ? -$i : $i; if (v > m) m = v }} END {printf "%.3g\n", m}'
+    tensor_values "$1" "$2" | awk '{v = $1 < 0 ? -$1 : $1; if (v > m) m = v} END {if (NR) printf "%.3g\n", m; else exit 1}'
 }
 if v=$(tensor_maxabs "$t/pr_dcgan/last.ckpt" adam_m.D.2.bias) &&
    awk -v v="$v" 'BEGIN {exit !(v < 1e-4)}' &&
