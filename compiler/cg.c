@@ -135,6 +135,9 @@ static LLVMValueRef at(Cg *c, int64_t off, LLVMValueRef idx)
     return LLVMBuildInBoundsGEP2(c->b, c->f32, c->arena, &i, 1, "p");
 }
 
+/* at() where a parameter named at hides it. */
+static LLVMValueRef elem_ptr(Cg *c, int64_t off, LLVMValueRef idx) { return at(c, off, idx); }
+
 /* Records that memory instruction i accesses the buffer at arena offset off. */
 static LLVMValueRef tag(Cg *c, LLVMValueRef i, int64_t off)
 {
@@ -503,6 +506,16 @@ static LLVMValueRef kf(Cg *c, LLVMValueRef like, double v)
     return LLVMConstVector(k, (unsigned)c->vw);
 }
 
+/* The float intrinsic base ("llvm.sqrt") of a, for a's type (f32 or a vector). */
+static LLVMValueRef call_f(Cg *c, const char *base, LLVMValueRef a)
+{
+    LLVMTypeRef t = LLVMTypeOf(a);
+    char name[48];
+    if (LLVMGetTypeKind(t) == LLVMVectorTypeKind) snprintf(name, sizeof name, "%s.v%uf32", base, LLVMGetVectorSize(t));
+    else snprintf(name, sizeof name, "%s.f32", base);
+    return call1(c, name, t, a, "");
+}
+
 /* exp: range reduction by ln 2, Cephes polynomial, scale by 2^n. */
 static void emit_exp(Cg *c)
 {
@@ -588,8 +601,11 @@ static LLVMValueRef csigmoid(Cg *c, LLVMValueRef x)
 /* Where an elementwise loop is in the tensor [B, C, ...] it runs over: the
  * flat index e and, when the loop knows them without dividing e (which
  * would keep LLVM from vectorising it), the batch row b, the channel ch and
- * the index q within the batch row; NULL: computed from e. */
-typedef struct { LLVMValueRef e, b, ch, q; } ElemAt;
+ * the index q within the batch row; NULL: computed from e.  With vec set,
+ * the loop computes vw elements at once, e to e + vw - 1 (lanes off in
+ * mask, if any, are neither read nor written): e and q step by one per
+ * lane, b is the same for all lanes, ch too unless ch_lanes. */
+typedef struct { LLVMValueRef e, b, ch, q, mask; char vec, ch_lanes; } ElemAt;
 
 static LLVMValueRef dropmask(Cg *c, const Node *nd, int id, LLVMValueRef e)
 {
@@ -607,6 +623,9 @@ static LLVMValueRef dropmask(Cg *c, const Node *nd, int id, LLVMValueRef e)
 }
 
 static LLVMValueRef bcast_index(Cg *c, Shape big, MapMode m, const ElemAt *at);
+static int bcast_lanes(Cg *c, Shape big, MapMode m, const ElemAt *at);
+static LLVMValueRef vec_load_m(Cg *c, int64_t off, LLVMValueRef ptr, LLVMValueRef mask);
+static void vec_store_m(Cg *c, int64_t off, LLVMValueRef v, LLVMValueRef ptr, LLVMValueRef mask);
 
 static LLVMValueRef elem_value(Cg *c, const Node *nd, int id, LLVMValueRef a, LLVMValueRef b, const ElemAt *at);
 
@@ -615,17 +634,22 @@ static LLVMValueRef input(Cg *c, int id, const ElemAt *at)
 {
     const Graph *g = c->s->g;
     const Node *nd = &g->n[id];
-    if (nd->op == OP_CONST) return cf(c, nd->f[0]);
+    LLVMValueRef like = at->vec ? LLVMGetUndef(c->vec) : NULL;
+    if (nd->op == OP_CONST) return kf(c, like, nd->f[0]);
     if (nd->op == OP_BCAST) {   /* recomputed from its source, see sched.c inlined() */
         const Node *src = &g->n[nd->in[0]];
-        return src->op == OP_CONST ? cf(c, src->f[0])
-                                   : load(c, c->s->off[nd->in[0]], bcast_index(c, nd->shape, (MapMode)nd->i[0], at));
+        if (src->op == OP_CONST) return kf(c, like, src->f[0]);
+        int64_t o = c->s->off[nd->in[0]];
+        LLVMValueRef i = bcast_index(c, nd->shape, (MapMode)nd->i[0], at);
+        if (!at->vec) return load(c, o, i);
+        return bcast_lanes(c, nd->shape, (MapMode)nd->i[0], at) ? vec_load_m(c, o, elem_ptr(c, o, i), at->mask) : vsplat(c, load(c, o, i));
     }
     if (c->s->remat[id]) {   /* recomputed here, see sched.c find_remat */
         LLVMValueRef a = nd->n_in > 0 ? input(c, nd->in[0], at) : NULL, b = nd->n_in > 1 ? input(c, nd->in[1], at) : NULL;
         return elem_value(c, nd, id, a, b, at);
     }
     ir_assert(c->s->off[id] >= 0);
+    if (at->vec) return vec_load_m(c, c->s->off[id], elem_ptr(c, c->s->off[id], at->e), at->mask);
     return load(c, c->s->off[id], at->e);
 }
 
@@ -633,7 +657,7 @@ static LLVMValueRef elem_value(Cg *c, const Node *nd, int id, LLVMValueRef a, LL
 {
     LLVMBuilderRef B = c->b;
     switch (nd->op) {
-    case OP_CONST: return kf(c, a, nd->f[0]);
+    case OP_CONST: return kf(c, a ? a : at && at->vec ? LLVMGetUndef(c->vec) : NULL, nd->f[0]);
     case OP_DROPMASK: return dropmask(c, nd, id, at->e);
     case OP_ADD: return LLVMBuildFAdd(B, a, b, "add");
     case OP_SUB: return LLVMBuildFSub(B, a, b, "sub");
@@ -652,9 +676,9 @@ static LLVMValueRef elem_value(Cg *c, const Node *nd, int id, LLVMValueRef a, LL
         LLVMValueRef na = LLVMBuildFNeg(B, call1(c, "llvm.fabs.f32", c->f32, a, ""), "");
         return LLVMBuildFAdd(B, pos, c_log(c, LLVMBuildFAdd(B, kf(c, a, 1), c_exp(c, na), "")), "softplus");
     }
-    case OP_ABS: return call1(c, "llvm.fabs.f32", c->f32, a, "abs");
+    case OP_ABS: return call_f(c, "llvm.fabs", a);
     case OP_SQUARE: return LLVMBuildFMul(B, a, a, "sq");
-    case OP_RSQRT: return LLVMBuildFDiv(B, kf(c, a, 1), call1(c, "llvm.sqrt.f32", c->f32, a, ""), "rsqrt");
+    case OP_RSQRT: return LLVMBuildFDiv(B, kf(c, a, 1), call_f(c, "llvm.sqrt", a), "rsqrt");
     case OP_RELU_GRAD: return fsel(c, LLVMRealOGT, a, kf(c, a, 0), b, kf(c, a, 0));
     case OP_LRELU_GRAD: return fsel(c, LLVMRealOGT, a, kf(c, a, 0), b, LLVMBuildFMul(B, b, kf(c, a, nd->f[0]), ""));
     case OP_TANH_GRAD: return LLVMBuildFMul(B, b, fma3(c, LLVMBuildFNeg(B, a, ""), a, kf(c, a, 1)), "dtanh");
@@ -685,6 +709,48 @@ static LLVMValueRef bcast_index(Cg *c, Shape big, MapMode m, const ElemAt *at)
 }
 
 
+/* Whether, in a vector loop at `at`, the index bcast_index gives varies by
+ * lane (one per lane, from the first lane's) rather than being the same for
+ * every lane. */
+static int bcast_lanes(Cg *c, Shape big, MapMode m, const ElemAt *at)
+{
+    int64_t n = ir_numel(big), per_row = big.rank ? n / big.d[0] : 1;
+    (void)c;
+    switch (m) {
+    case MAP_BATCH: return per_row > 1;
+    case MAP_CHANNEL: return big.rank >= 2 && at->ch_lanes;
+    default: return 0;
+    }
+}
+
+/* Whether node id, read at `at` (b set; ch set, or no per-channel
+ * broadcast of a tensor over planes), can be computed vw lanes at a time:
+ * its op and those it is recomputed from have vector forms here, and its
+ * broadcasts need no division of e. */
+static int vec_node(Cg *c, int id, const ElemAt *at, int member)
+{
+    const Node *nd = &c->s->g->n[id];
+    switch (nd->op) {
+    case OP_TANH: case OP_SIGMOID: case OP_LOG: case OP_EXP: case OP_SOFTPLUS: case OP_DROPMASK: return 0;
+    case OP_BCAST:
+        if (c->s->g->n[nd->in[0]].op == OP_CONST || nd->i[0] == MAP_SCALAR || nd->i[0] == MAP_BATCH) return 1;
+        if (nd->i[0] == MAP_ROW) return at->b != NULL;
+        return nd->shape.rank < 2 || at->ch != NULL;
+    default: break;
+    }
+    if (!member && !c->s->remat[id]) return 1;   /* loaded */
+    for (int k = 0; k < nd->n_in; k++)
+        if (!vec_node(c, nd->in[k], at, 0)) return 0;
+    return 1;
+}
+
+static int vec_kernel(Cg *c, const Kernel *k, const ElemAt *at)
+{
+    for (int m = 0; m < k->n_members; m++)
+        if (!vec_node(c, k->members[m], at, 1)) return 0;
+    return 1;
+}
+
 /* The members of elementwise kernel k at `at`, storing those it writes to
  * memory. */
 static void elem_members(Cg *c, const Kernel *k, const ElemAt *at)
@@ -713,7 +779,9 @@ static void elem_members(Cg *c, const Kernel *k, const ElemAt *at)
             if (nd->n_in > 1) b = val[nd->in[1]] ? val[nd->in[1]] : input(c, nd->in[1], at);
             val[id] = elem_value(c, nd, id, a, b, at);
         }
-        if (k->out[m]) store(c, val[id], c->s->off[id], at->e);
+        if (!k->out[m]) continue;
+        if (at->vec) vec_store_m(c, c->s->off[id], val[id], elem_ptr(c, c->s->off[id], at->e), at->mask);
+        else store(c, val[id], c->s->off[id], at->e);
     }
     free(val);
 }
@@ -730,9 +798,27 @@ static int chan_bcast(Cg *c, int id, int top)
     return 0;
 }
 
+static LLVMValueRef below_mask(Cg *c, LLVMValueRef first, LLVMValueRef limit);
+
+/* A loop over lo .. hi-1 a vector at a time: returns the first index of
+ * the vector, with *mask its lanes below hi (NULL when len, the loop's
+ * length if known (else -1), is a multiple of the vector). */
+static LLVMValueRef vloop_begin(Cg *c, Loop *l, LLVMValueRef lo, LLVMValueRef hi, int64_t len, LLVMValueRef *mask,
+                                const char *name)
+{
+    LLVMValueRef n = LLVMBuildSDiv(c->b, LLVMBuildAdd(c->b, LLVMBuildSub(c->b, hi, lo, ""), ci(c, c->vw - 1), ""), ci(c, c->vw), "nv");
+    LLVMValueRef v = loop_begin(c, l, ci(c, 0), n, name);
+    LLVMValueRef p = LLVMBuildAdd(c->b, lo, LLVMBuildMul(c->b, v, ci(c, c->vw), ""), "");
+    *mask = len >= 0 && len % c->vw == 0 ? NULL : below_mask(c, p, hi);
+    return p;
+}
+
 /* An elementwise loop over rows of the batch, or over (batch, channel)
  * planes when a member broadcasts per channel over planes of at least a
- * vector: then what it loads per channel stays put in the inner loop. */
+ * vector: then what it loads per channel stays put in the inner loop.
+ * The inner loop computes a vector at a time when every member can
+ * (vec_kernel) and a row holds a vector: the last one masked, LLVM's
+ * vectoriser has nothing left to do (and no scalar remainder to build). */
 static LLVMValueRef emit_elem(Cg *c, const Kernel *k, int64_t *items, int64_t *grain)
 {
     const Graph *g = c->s->g;
@@ -757,11 +843,14 @@ static LLVMValueRef emit_elem(Cg *c, const Kernel *k, int64_t *items, int64_t *g
     } else if (sh.rank >= 2) {
         at.b = r;
     }
-    LLVMValueRef q = loop_begin(c, &li, ci(c, 0), ci(c, inner), "i");
+    if (sh.rank == 2) at.ch = r;   /* for vec_kernel: known (per lane, below) */
+    at.vec = sh.rank >= 2 && inner >= c->vw && vec_kernel(c, k, &at);
+    LLVMValueRef q = at.vec ? vloop_begin(c, &li, ci(c, 0), ci(c, inner), inner, &at.mask, "iv")
+                            : loop_begin(c, &li, ci(c, 0), ci(c, inner), "i");
     at.e = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, r, ci(c, inner), ""), q, "e");
     if (chan) at.q = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, at.ch, ci(c, sp), ""), q, "");
     else if (sh.rank >= 2) at.q = q;
-    if (sh.rank == 2) at.ch = q;
+    if (sh.rank == 2) { at.ch = q; at.ch_lanes = 1; }
     elem_members(c, k, &at);
     loop_end(c, &li);
     loop_end(c, &lr);
@@ -1383,10 +1472,13 @@ static void epilogue_block(Cg *c, const Kernel *k, Mat m, int sw, LLVMValueRef r
     const Kernel *ek = &c->sec->k[k->epi - 1];
     Loop lr, lb, lp;
     LLVMValueRef r = loop_begin(c, &lr, r0, r1, "er");
-    ElemAt at;
+    ElemAt at = {.b = r, .ch = r};
+    at.vec = vec_kernel(c, ek, &at);
     if (!sw) {   /* [M, N]: rows are the batch */
-        LLVMValueRef p = loop_begin(c, &lp, n0, n1, "ep");
-        at = (ElemAt){LLVMBuildAdd(c->b, LLVMBuildMul(c->b, r, ci(c, m.N), ""), p, "e"), r, p, p};
+        LLVMValueRef p = at.vec ? vloop_begin(c, &lp, n0, n1, -1, &at.mask, "epv") : loop_begin(c, &lp, n0, n1, "ep");
+        at.e = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, r, ci(c, m.N), ""), p, "e");
+        at.ch = at.q = p;
+        at.ch_lanes = 1;
         elem_members(c, ek, &at);
         loop_end(c, &lp);
     } else {   /* [B, M, P...]: column j is image j / P */
@@ -1396,8 +1488,11 @@ static void epilogue_block(Cg *c, const Kernel *k, Mat m, int sw, LLVMValueRef r
         LLVMValueRef j0 = LLVMBuildMul(c->b, b, ci(c, m.P), "");
         LLVMValueRef p0 = imax(c, LLVMBuildSub(c->b, n0, j0, ""), ci(c, 0)), p1 = imin(c, LLVMBuildSub(c->b, n1, j0, ""), ci(c, m.P));
         LLVMValueRef row = LLVMBuildMul(c->b, LLVMBuildAdd(c->b, LLVMBuildMul(c->b, b, ci(c, m.R), ""), r, ""), ci(c, m.P), "");
-        LLVMValueRef p = loop_begin(c, &lp, p0, p1, "ep");
-        at = (ElemAt){LLVMBuildAdd(c->b, row, p, "e"), b, r, LLVMBuildAdd(c->b, LLVMBuildMul(c->b, r, ci(c, m.P), ""), p, "")};
+        LLVMValueRef p = at.vec ? vloop_begin(c, &lp, p0, p1, -1, &at.mask, "epv") : loop_begin(c, &lp, p0, p1, "ep");
+        at.e = LLVMBuildAdd(c->b, row, p, "e");
+        at.b = b;
+        at.ch = r;
+        at.q = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, r, ci(c, m.P), ""), p, "");
         elem_members(c, ek, &at);
         loop_end(c, &lp);
         loop_end(c, &lb);
@@ -1429,11 +1524,13 @@ static LLVMValueRef epilogue_fn(Cg *c, const Kernel *k, Mat m, int sw, const Sha
     if (img) {   /* the planes of batch rows a0.., channels a2.. are final */
         int64_t C = img->d[1], HW = img->d[2] * img->d[3];
         Loop lb, lc, lq;
-        ElemAt at;
+        ElemAt at = {0};
         at.b = loop_begin(c, &lb, a[0], a[1], "eb");
         at.ch = loop_begin(c, &lc, a[2], a[3], "ec");
+        at.vec = HW >= c->vw && vec_kernel(c, &c->sec->k[k->epi - 1], &at);
         LLVMValueRef base = LLVMBuildMul(c->b, LLVMBuildAdd(c->b, LLVMBuildMul(c->b, at.b, ci(c, C), ""), at.ch, ""), ci(c, HW), "");
-        LLVMValueRef eq = loop_begin(c, &lq, ci(c, 0), ci(c, HW), "eq");
+        LLVMValueRef eq = at.vec ? vloop_begin(c, &lq, ci(c, 0), ci(c, HW), HW, &at.mask, "eqv")
+                                 : loop_begin(c, &lq, ci(c, 0), ci(c, HW), "eq");
         at.e = LLVMBuildAdd(c->b, base, eq, "e");
         at.q = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, at.ch, ci(c, HW), ""), eq, "");
         elem_members(c, &c->sec->k[k->epi - 1], &at);
