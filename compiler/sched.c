@@ -928,7 +928,7 @@ static void order_branches(Graph **gp, int *roots, int n_roots, int x, int fake)
  * of the activation is computed for the late readers right before the
  * first of them, and the first one is freed after the forward pass: an
  * elementwise pass more, the activation's memory less. */
-enum { CLONE_MIN = 1 << 16 };   /* floats: smaller activations are not worth a pass */
+enum { CLONE_MIN = 1 << 20 };   /* floats (4 MB): smaller activations are not worth a pass */
 
 static int cheap_elem(Op op)
 {

@@ -26,11 +26,14 @@ elif [ -n "$x" ]; then
 else
     echo "not ok - sched/g-step-reads-no-real-data: no input x in the IR of bench/dcgan28.gan"
 fi
-# A hidden layer's activation is copied for its backward readers (sched.c
-# clone_late): the G step does not read the relu outputs that G's forward
-# pass stored, so they are free while the D step runs.
+# A hidden layer's activation of 4 MB or more is computed again for its
+# backward readers (sched.c clone_late): the G step does not read the relu
+# outputs that G's forward pass stored, so they are free while the D step
+# runs.
 f=$(build/ganc bench/dcgan64.gan --emit=fused 2>&1)
-acts=$(printf '%s\n' "$f" | sed -n '/^section g_forward:/,/^section d_step:/p' | awk '$1 == "store" && $4 == "relu" {print $2}')
+acts=$(printf '%s\n' "$f" | sed -n '/^section g_forward:/,/^section d_step:/p' |
+       awk '$1 == "store" && $4 == "relu" {s = $6; gsub(/[][]/, "", s); n = split(s, d, ","); v = 1;
+                                          for (i = 1; i <= n; i++) v *= d[i]; if (v >= 1048576) print $2}')
 late=$(for a in $acts; do printf '%s\n' "$f" | sed -n '/^section g_step:/,/^section g_sample:/p' | grep -q -- "$a\b" && echo "$a"; done)
 if [ -z "$acts" ]; then
     echo "not ok - sched/late-activation-copy: no relu stored by G's forward pass in bench/dcgan64.gan"
