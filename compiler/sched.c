@@ -627,7 +627,6 @@ static int stat_section(const Graph *g, char *const *in, int id)
     return best;
 }
 
-/* Sections, kernels and the memory plan. */
 /* Whether gradient gid is the sum of two panel products that nothing else
  * reads (a weight's gradient from the real and the fake batch): their ids
  * in *p1 < *p2. */
@@ -644,6 +643,7 @@ static int sum_of_products(const Graph *g, const int *users, const char *root, i
     return 1;
 }
 
+/* Sections, kernels and the memory plan. */
 static void layout(Schedule *s)
 {
     Graph *g = s->g;
@@ -1029,12 +1029,14 @@ static void clone_late(Graph **gp, int *roots, int n_roots)
     }
     /* the new graph: each late copy right before its first late reader */
     int *map = malloc((len + 1) * sizeof *map), *copy = malloc((len + 1) * sizeof *copy);
-    ir_assert(map && copy);
-    for (size_t id = 0; id < len; id++) copy[id] = -1;
+    int *at = malloc((len + 1) * sizeof *at), *next = malloc((len + 1) * sizeof *next);   /* lists: y by late[y] */
+    ir_assert(map && copy && at && next);
+    for (size_t id = 0; id < len; id++) copy[id] = at[id] = -1;
+    for (int y = old->len - 1; y >= 0; y--)
+        if (late[y] >= 0) { next[y] = at[late[y]]; at[late[y]] = y; }
     Graph *g = ir_new();
     for (int id = 0; id < old->len; id++) {
-        for (int y = 0; y < id; y++) {
-            if (late[y] != id) continue;
+        for (int y = at[id]; y >= 0; y = next[y]) {
             for (int f = 0; f < id; f++) {   /* what y is computed from, y, its views, in order */
                 if (group[f] != y || !need[f]) continue;
                 Node nd = old->n[f];
@@ -1055,7 +1057,7 @@ static void clone_late(Graph **gp, int *roots, int n_roots)
     for (int r = 0; r < n_roots; r++)
         if (roots[r] >= 0) roots[r] = map[roots[r]];
     free(first); free(prod); free(late); free(group); free(root); free(need); free(user); free(fill);
-    free(map); free(copy);
+    free(map); free(copy); free(at); free(next);
     ir_free(old);
     *gp = g;
 }
