@@ -169,6 +169,10 @@ typedef struct {
                                  (adds_to[sum] = itself); else -1 */
     int d_loss, g_loss, d_real, d_fake, fake, sample, x, z;   /* node ids in g */
     int64_t flops;            /* per training iteration */
+    int64_t peak;             /* floats of the training step's transient values live at once, at most */
+    int peak_t, n_peak;       /* when (a kernel's place on the timeline), and the n_peak biggest */
+    int peak_id[8];           /* values then (a node and those that take its buffer over; -1 - net: */
+    int64_t peak_size[8];     /* that network's gradients), largest first */
 } Schedule;
 
 /* Differentiates, lowers, simplifies and plans the program.  Consumes p->g. */

@@ -415,6 +415,40 @@ static int by_off(const void *a, const void *b)
     return x->off < y->off ? -1 : x->off > y->off;
 }
 
+/* Records in s the time (0..t) when the blocks busy at once (blk[n_fixed..],
+ * whose nodes' block is bi[id]; from first_extra on, the gradient regions
+ * in net order) add up to the most, and the biggest of them (--emit=fused
+ * shows them). */
+static void peak(Schedule *s, const Block *blk, int nb, int n_fixed, int first_extra, const int *bi, int t)
+{
+    s->peak = -1;
+    for (int tt = 0; tt <= t; tt++) {
+        int64_t sum = 0;
+        for (int j = n_fixed; j < nb; j++)
+            if (blk[j].start <= tt && tt <= blk[j].end && !in_gap(&blk[j], tt)) sum += blk[j].size;
+        if (sum > s->peak) { s->peak = sum; s->peak_t = tt; }
+    }
+    s->n_peak = 0;
+    for (int j = n_fixed; j < nb; j++) {
+        const Block *b = &blk[j];
+        if (!(b->start <= s->peak_t && s->peak_t <= b->end && !in_gap(b, s->peak_t))) continue;
+        int who = -1;
+        if (j >= first_extra) {
+            for (int net = 0, q = first_extra; net < 2; net++)
+                if (s->p_len[net] > 0 && q++ == j) who = -1 - net;
+        } else {
+            for (int id = 0; id < s->g->len && who < 0; id++)
+                if (s->off[id] == -2 && bi[id] == j) who = id;
+        }
+        int at = s->n_peak < 8 ? s->n_peak++ : 8;   /* insert by size, keep the 8 biggest */
+        while (at > 0 && s->peak_size[at - 1] < b->size) {
+            if (at < 8) { s->peak_size[at] = s->peak_size[at - 1]; s->peak_id[at] = s->peak_id[at - 1]; }
+            at--;
+        }
+        if (at < 8) { s->peak_size[at] = b->size; s->peak_id[at] = who; }
+    }
+}
+
 /* Places the nodes defined on the timeline (def/last/def2/last1 from
  * plan()) from base up, beside the n_fixed blocks already in blk[] (room
  * for g->len + 2 more), and the n_extra blocks extra[] (the gradient
@@ -477,6 +511,7 @@ static int64_t place_by_size(Schedule *s, Block *blk, int n_fixed, int64_t top, 
         for (int k = j + 1; k < nb; k++)
             ir_assert(!(blk[j].off < blk[k].off + blk[k].size && blk[k].off < blk[j].off + blk[j].size &&
                         busy_together(&blk[j], &blk[k])) || in_place(&blk[j], &blk[k]));
+    if (n_extra) peak(s, blk, nb, n_fixed, first_extra, bi, t);
     for (int id = 0; id < g->len; id++)
         if (s->off[id] == -2) s->off[id] = blk[bi[id]].off;
     for (int q = 0; q < n_extra; q++) extra[q].off = blk[first_extra + q].off;
@@ -1158,6 +1193,21 @@ void sched_print(FILE *f, const Schedule *s)
     static const char *kn[] = {"elem", "matmul", "reduce", "copy", "adam", "sgd", "gradcopy", "store"};
     const Graph *g = s->g;
     fprintf(f, "# arena %lld floats (%.2f MB)\n", (long long)s->arena, (double)s->arena * 4 / 1e6);
+    if (s->peak > 0) {   /* where on the timeline: section and kernel, as plan() counts */
+        int t = 0, q = 0, kk = 0, found = 0;
+        for (q = 0; q < SEC_SAMPLE && !found; q++)
+            for (kk = 0; kk < s->sec[q].n; kk++, t++) {
+                if (s->sec[q].k[kk].absorbed) t--;
+                if (t == s->peak_t) { found = 1; break; }
+            }
+        fprintf(f, "# peak: %.2f MB of the training step's values at %s kernel %d, the biggest:", (double)s->peak * 4 / 1e6,
+                found ? sec_names[q - 1] : "?", kk);
+        for (int k = 0; k < s->n_peak; k++) {
+            if (s->peak_id[k] < 0) fprintf(f, " %s gradients", s->peak_id[k] == -1 ? "G" : "D");
+            else fprintf(f, " %%%d %s", s->peak_id[k], ir_ops[g->n[s->peak_id[k]].op].name);
+            fprintf(f, " %.2f MB%s", (double)s->peak_size[k] * 4 / 1e6, k + 1 < s->n_peak ? "," : "\n");
+        }
+    }
     for (int q = 0; q < SEC_COUNT; q++) {
         fprintf(f, "section %s:\n", sec_names[q]);
         for (int k = 0; k < s->sec[q].n; k++) {

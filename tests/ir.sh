@@ -42,3 +42,16 @@ elif [ -n "$late" ]; then
 else
     echo "ok - sched/late-activation-copy"
 fi
+# --emit=fused names the memory plan's peak: at most the arena, the biggest
+# values then listed largest first, together no more than the peak.
+f=$(build/ganc bench/dcgan64.gan --emit=fused 2>&1 | head -2)
+if printf '%s\n' "$f" | awk 'NR == 1 {v = $5; sub(/^[(]/, "", v); arena = v + 0}
+        NR == 2 && $2 == "peak:" {peak = $3 + 0; list = $0; sub(/.*biggest: /, "", list); n = split(list, parts, ", ")
+            prev = 1e18; sum = 0; ok = n >= 2
+            for (i = 1; i <= n; i++) { m = split(parts[i], w, " "); v = w[m - 1] + 0; if (v > prev + 1e-9) ok = 0; prev = v; sum += v }}
+        END {exit !(ok && peak > 0 && peak < arena && sum <= peak + 0.01)}'; then
+    echo "ok - sched/peak-shown"
+else
+    echo "not ok - sched/peak-shown"
+    printf '%s\n' "$f" | sed 's/^/#   /'
+fi
