@@ -60,6 +60,7 @@ typedef struct {
      * first use; n_slot = -1 outside kernel bodies (offsets are constants) */
     int64_t slot[CG_SLOTS];
     LLVMValueRef slot_fn[CG_SLOTS];   /* a function's address instead of an offset (fn_slot) */
+    char slot_val[CG_SLOTS];          /* a number instead of an offset (val_slot) */
     int n_slot, n_epi;
     LLVMTypeRef epi_t;     /* void (float *arena, i64, i64, i64, i64): epilogue functions */
     LLVMValueRef no_epi;   /* the empty one, for products without an epilogue */
@@ -109,7 +110,7 @@ static LLVMValueRef fma3(Cg *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef d)
 static LLVMValueRef offset(Cg *c, int64_t off)
 {
     for (int j = 0; j < c->n_slot; j++)
-        if (c->slot[j] == off) return LLVMGetParam(c->fn, 3 + (unsigned)j);
+        if (c->slot[j] == off && !c->slot_val[j]) return LLVMGetParam(c->fn, 3 + (unsigned)j);
     if (c->n_slot < 0 || c->n_slot == CG_SLOTS) return ci(c, off);
     c->slot[c->n_slot] = off;
     return LLVMGetParam(c->fn, 3 + (unsigned)c->n_slot++);
@@ -124,6 +125,17 @@ static LLVMValueRef fn_slot(Cg *c, LLVMValueRef f)
     if (c->n_slot < 0 || c->n_slot == CG_SLOTS) return LLVMConstPtrToInt(f, c->i64);
     c->slot[c->n_slot] = INT64_MIN + c->n_slot;   /* never an offset */
     c->slot_fn[c->n_slot] = f;
+    return LLVMGetParam(c->fn, 3 + (unsigned)c->n_slot++);
+}
+
+/* The number v as an i64: in a kernel body, a parameter (the kernel passes
+ * it), so bodies that differ only in v are one body; elsewhere, or past
+ * CG_SLOTS, a constant. */
+static LLVMValueRef val_slot(Cg *c, int64_t v)
+{
+    if (c->n_slot < 0 || c->n_slot == CG_SLOTS) return ci(c, v);
+    c->slot[c->n_slot] = v;
+    c->slot_val[c->n_slot] = 1;
     return LLVMGetParam(c->fn, 3 + (unsigned)c->n_slot++);
 }
 
@@ -244,7 +256,7 @@ static void kernel_begin(Cg *c, const char *what, LLVMValueRef *lo, LLVMValueRef
     snprintf(name, sizeof name, "%s_body", c->kname);
     c->n_acc = 0;
     c->n_slot = 0;
-    for (int j = 0; j < CG_SLOTS; j++) c->slot_fn[j] = NULL;
+    for (int j = 0; j < CG_SLOTS; j++) c->slot_fn[j] = NULL, c->slot_val[j] = 0;
     c->fn = LLVMAddFunction(c->m, name, c->kbody_t);
     LLVMSetLinkage(c->fn, LLVMInternalLinkage);
     c->arena = LLVMGetParam(c->fn, 0);
@@ -1128,10 +1140,27 @@ static void mm_tile(Cg *c, const Node *nd, LLVMValueRef i0, LLVMValueRef bp, LLV
             cm[i][v] = cmask[v] && rowok[i] ? LLVMBuildAnd(c->b, cmask[v], rowok[i], "") : cmask[v] ? cmask[v] : rowok[i];
             if (dst.buf) cm[i][v] = NULL;
             init[i][v] = LLVMConstNull(c->vec);
-            if (first)   /* later k blocks add to what the earlier ones stored */
-                init[i][v] = LLVMBuildSelect(c->b, first, init[i][v],
-                                             dst.buf ? stack_load(c, cptr[i][v]) : mat_load(c, dst.m, rows[i], dst.cols[v], cmask[v]), "cin");
         }
+    }
+    if (first) {   /* later k blocks add to what the earlier ones stored: loaded unless first */
+        LLVMBasicBlockRef from = LLVMGetInsertBlock(c->b);
+        LLVMBasicBlockRef ld = LLVMAppendBasicBlockInContext(c->cx, c->fn, "cload");
+        LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(c->cx, c->fn, "cinit");
+        LLVMBuildCondBr(c->b, first, done, ld);
+        LLVMPositionBuilderAtEnd(c->b, ld);
+        LLVMValueRef got[16][2];
+        for (int i = 0; i < mr; i++)
+            for (int v = 0; v < nv; v++)
+                got[i][v] = dst.buf ? stack_load(c, cptr[i][v]) : mat_load(c, dst.m, rows[i], dst.cols[v], cmask[v]);
+        LLVMBuildBr(c->b, done);
+        LLVMPositionBuilderAtEnd(c->b, done);
+        for (int i = 0; i < mr; i++)
+            for (int v = 0; v < nv; v++) {
+                LLVMValueRef phi = LLVMBuildPhi(c->b, c->vec, "cin");
+                LLVMAddIncoming(phi, &init[i][v], &from, 1);
+                LLVMAddIncoming(phi, &got[i][v], &ld, 1);
+                init[i][v] = phi;
+            }
     }
     LLVMValueRef acc[16][2], nxt[16][2], outer[16][2];
     LLVMBasicBlockRef entry = LLVMGetInsertBlock(c->b);
@@ -1658,9 +1687,13 @@ static LLVMValueRef emit_matmul(Cg *c, const Kernel *k, int64_t *items, int64_t 
     LLVMValueRef kc0 = LLVMBuildMul(c->b, kb, ci(c, MM_KC), "kc0");
     LLVMValueRef kcl = imin(c, ci(c, MM_KC), LLVMBuildSub(c->b, ci(c, K), kc0, ""));
     mm_pack(c, nd, im, bp, kc0, kcl, cols, mb, bcols, cmask, nv);
-    /* a product that adds into its sum's place (Schedule.adds_to) starts from what is there */
-    LLVMValueRef first = c->s->adds_to[id] >= 0 ? LLVMConstInt(c->i1, 0, 0)
-                         : nkb > 1 ? LLVMBuildICmp(c->b, LLVMIntEQ, kb, ci(c, 0), "first") : NULL;
+    /* the second product of a gradient summed in place (Schedule.adds_to)
+     * starts from what the first wrote: whether this one does is a number
+     * the kernel passes, so all products of one geometry share a body */
+    const Node *sum = c->s->adds_to[id] >= 0 ? &g->n[c->s->adds_to[id]] : NULL;
+    LLVMValueRef adds = LLVMBuildICmp(c->b, LLVMIntNE, val_slot(c, sum && id == (sum->in[0] > sum->in[1] ? sum->in[0] : sum->in[1])),
+                                      ci(c, 0), "adds");
+    LLVMValueRef first = LLVMBuildAnd(c->b, LLVMBuildICmp(c->b, LLVMIntEQ, kb, ci(c, 0), ""), LLVMBuildNot(c->b, adds, ""), "first");
     LLVMValueRef mbi = loop_begin(c, &lm, mb0, mb1, "mb");
     TileDst td = dst;
     if (apack) {

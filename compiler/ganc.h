@@ -165,7 +165,7 @@ typedef struct {
     int *adds_to;             /* a weight's gradient that sums the products of the real and
                                  the fake batch is computed in its place in the gradient
                                  region: the first product writes it, the second adds to it
-                                 (adds_to[second] = the sum), and the sum has no kernel
+                                 (adds_to[either] = the sum), and the sum has no kernel
                                  (adds_to[sum] = itself); else -1 */
     int d_loss, g_loss, d_real, d_fake, fake, sample, x, z;   /* node ids in g */
     int64_t flops;            /* per training iteration */

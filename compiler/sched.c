@@ -753,7 +753,7 @@ static void layout(Schedule *s)
                 int p1, p2;
                 if (sum_of_products(g, users, root, gid, &p1, &p2) && in[sec][p1] && in[sec][p2] &&
                     !getenv("GANC_SEPARATE_SUMS")) {   /* tests: the sum of two products in memory */
-                    s->adds_to[p2] = s->adds_to[gid] = gid;   /* all three in the sum's place */
+                    s->adds_to[p1] = s->adds_to[p2] = s->adds_to[gid] = gid;   /* all three in the sum's place */
                     for (int q = 0; q < 2; q++) {
                         int pq = q ? p2 : p1;
                         pinned[pq] = 1;
@@ -1226,9 +1226,11 @@ void sched_print(FILE *f, const Schedule *s)
                 fprintf(f, "       ");
                 ir_print_node(f, g, kk->node);
                 print_folded(f, s, kk->node);
-                if (s->adds_to[kk->node] >= 0) {
-                    fprintf(f, "       adds into  ");
-                    ir_print_node(f, g, s->adds_to[kk->node]);
+                int sum = s->adds_to[kk->node];
+                if (sum >= 0) {
+                    const Node *sn = &g->n[sum];
+                    fprintf(f, "       %s", kk->node == (sn->in[0] > sn->in[1] ? sn->in[0] : sn->in[1]) ? "adds into  " : "writes into");
+                    ir_print_node(f, g, sum);
                 }
             }
         }
