@@ -52,7 +52,7 @@ typedef struct {
     LLVMBuilderRef b;
     LLVMTypeRef f32, f64, i1, i8, i32, i64, pf, kfn_t, kbody_t, stepfn_t, par_t, vec;
     LLVMValueRef fn, arena, par;
-    LLVMValueRef f_exp, f_log, f_tanh;
+    LLVMValueRef f_exp[2], f_log[2], f_tanh[2];   /* [0] f32, [1] a vector of vw */
     int vw, mr;            /* vector width in floats, rows of the product tile */
     int nk;                /* kernels emitted */
     char kname[64];        /* the kernel being emitted */
@@ -473,12 +473,22 @@ static void kernel_end(Cg *c)
     share(c, bd, c->fn);
 }
 
-/* ---------- scalar math, inlined and vectorised by LLVM ---------- */
+/* ---------- math: inlined, in a scalar and a vector version ---------- */
 
-static LLVMValueRef math_begin(Cg *c, const char *name, LLVMValueRef *x)
+static LLVMValueRef kconst(Cg *c, LLVMTypeRef t, int64_t v);
+
+/* The float type (f32, or a vector of vw when vec) and its i32 twin. */
+static LLVMTypeRef ftype(Cg *c, int vec) { return vec ? c->vec : c->f32; }
+static LLVMTypeRef itype(Cg *c, int vec) { return vec ? LLVMVectorType(c->i32, (unsigned)c->vw) : c->i32; }
+static int is_vec(LLVMValueRef x) { return LLVMGetTypeKind(LLVMTypeOf(x)) == LLVMVectorTypeKind; }
+
+static LLVMValueRef math_begin(Cg *c, const char *name, int vec, LLVMValueRef *x)
 {
-    LLVMTypeRef ft = LLVMFunctionType(c->f32, &c->f32, 1, 0);
-    LLVMValueRef f = LLVMAddFunction(c->m, name, ft);
+    LLVMTypeRef t = ftype(c, vec);
+    LLVMTypeRef ft = LLVMFunctionType(t, &t, 1, 0);
+    char full[48];
+    snprintf(full, sizeof full, "%s%s", name, vec ? "_v" : "");
+    LLVMValueRef f = LLVMAddFunction(c->m, full, ft);
     LLVMSetLinkage(f, LLVMInternalLinkage);
     unsigned kind = LLVMGetEnumAttributeKindForName("alwaysinline", 12);
     LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(c->cx, kind, 0));
@@ -487,10 +497,12 @@ static LLVMValueRef math_begin(Cg *c, const char *name, LLVMValueRef *x)
     return f;
 }
 
+static LLVMValueRef kf(Cg *c, LLVMValueRef like, double v);
+
 static LLVMValueRef poly(Cg *c, LLVMValueRef x, const double *k, int n)
 {
-    LLVMValueRef y = cf(c, k[0]);
-    for (int i = 1; i < n; i++) y = fma3(c, y, x, cf(c, k[i]));
+    LLVMValueRef y = kf(c, x, k[0]);
+    for (int i = 1; i < n; i++) y = fma3(c, y, x, kf(c, x, k[i]));
     return y;
 }
 
@@ -529,83 +541,85 @@ static LLVMValueRef call_f(Cg *c, const char *base, LLVMValueRef a)
 }
 
 /* exp: range reduction by ln 2, Cephes polynomial, scale by 2^n. */
-static void emit_exp(Cg *c)
+static void emit_exp(Cg *c, int vec)
 {
     LLVMValueRef x;
-    c->f_exp = math_begin(c, "ganc_exp", &x);
-    x = fsel(c, LLVMRealOGT, x, cf(c, 88.7), cf(c, 88.7), x);
-    x = fsel(c, LLVMRealOLT, x, cf(c, -87.3), cf(c, -87.3), x);   /* also maps NaN? no: NaN stays */
-    LLVMValueRef n = call1(c, "llvm.floor.f32", c->f32, LLVMBuildFAdd(c->b, LLVMBuildFMul(c->b, x, cf(c, 1.44269504088896341), ""), cf(c, 0.5), ""), "n");
-    LLVMValueRef r = fma3(c, n, cf(c, -0.693359375), x);
-    r = fma3(c, n, cf(c, 2.12194440e-4), r);
+    c->f_exp[vec] = math_begin(c, "ganc_exp", vec, &x);
+    LLVMTypeRef it = itype(c, vec);
+    x = fsel(c, LLVMRealOGT, x, kf(c, x, 88.7), kf(c, x, 88.7), x);
+    x = fsel(c, LLVMRealOLT, x, kf(c, x, -87.3), kf(c, x, -87.3), x);   /* also maps NaN? no: NaN stays */
+    LLVMValueRef n = call_f(c, "llvm.floor", LLVMBuildFAdd(c->b, LLVMBuildFMul(c->b, x, kf(c, x, 1.44269504088896341), ""), kf(c, x, 0.5), ""));
+    LLVMValueRef r = fma3(c, n, kf(c, x, -0.693359375), x);
+    r = fma3(c, n, kf(c, x, 2.12194440e-4), r);
     static const double k[] = {1.9875691500E-4, 1.3981999507E-3, 8.3334519073E-3, 4.1665795894E-2,
                                1.6666665459E-1, 5.0000001201E-1};
     LLVMValueRef p = poly(c, r, k, 6);
-    LLVMValueRef y = fma3(c, p, LLVMBuildFMul(c->b, r, r, ""), LLVMBuildFAdd(c->b, r, cf(c, 1), ""));
-    LLVMValueRef e = LLVMBuildShl(c->b, LLVMBuildAdd(c->b, LLVMBuildFPToSI(c->b, n, c->i32, ""), ci32(c, 127), ""), ci32(c, 23), "");
-    LLVMBuildRet(c->b, LLVMBuildFMul(c->b, y, LLVMBuildBitCast(c->b, e, c->f32, ""), "exp"));
+    LLVMValueRef y = fma3(c, p, LLVMBuildFMul(c->b, r, r, ""), LLVMBuildFAdd(c->b, r, kf(c, x, 1), ""));
+    LLVMValueRef e = LLVMBuildShl(c->b, LLVMBuildAdd(c->b, LLVMBuildFPToSI(c->b, n, it, ""), kconst(c, it, 127), ""), kconst(c, it, 23), "");
+    LLVMBuildRet(c->b, LLVMBuildFMul(c->b, y, LLVMBuildBitCast(c->b, e, ftype(c, vec), ""), "exp"));
 }
 
 /* log: split mantissa and exponent, Cephes polynomial. */
-static void emit_log(Cg *c)
+static void emit_log(Cg *c, int vec)
 {
     LLVMValueRef x;
-    c->f_log = math_begin(c, "ganc_log", &x);
-    LLVMValueRef bits = LLVMBuildBitCast(c->b, x, c->i32, "");
-    LLVMValueRef e = LLVMBuildSIToFP(c->b, LLVMBuildSub(c->b, LLVMBuildLShr(c->b, bits, ci32(c, 23), ""), ci32(c, 126), ""), c->f32, "e");
-    LLVMValueRef m = LLVMBuildBitCast(c->b, LLVMBuildOr(c->b, LLVMBuildAnd(c->b, bits, ci32(c, 0x007fffff), ""), ci32(c, 0x3f000000), ""), c->f32, "m");
-    LLVMValueRef small = LLVMBuildFCmp(c->b, LLVMRealOLT, m, cf(c, 0.707106781186547524), "small");
-    e = LLVMBuildSelect(c->b, small, LLVMBuildFSub(c->b, e, cf(c, 1), ""), e, "");
-    m = LLVMBuildSelect(c->b, small, LLVMBuildFSub(c->b, LLVMBuildFAdd(c->b, m, m, ""), cf(c, 1), ""),
-                        LLVMBuildFSub(c->b, m, cf(c, 1), ""), "");
+    c->f_log[vec] = math_begin(c, "ganc_log", vec, &x);
+    LLVMTypeRef it = itype(c, vec), ft = ftype(c, vec);
+    LLVMValueRef bits = LLVMBuildBitCast(c->b, x, it, "");
+    LLVMValueRef e = LLVMBuildSIToFP(c->b, LLVMBuildSub(c->b, LLVMBuildLShr(c->b, bits, kconst(c, it, 23), ""), kconst(c, it, 126), ""), ft, "e");
+    LLVMValueRef m = LLVMBuildBitCast(c->b, LLVMBuildOr(c->b, LLVMBuildAnd(c->b, bits, kconst(c, it, 0x007fffff), ""), kconst(c, it, 0x3f000000), ""), ft, "m");
+    LLVMValueRef small = LLVMBuildFCmp(c->b, LLVMRealOLT, m, kf(c, x, 0.707106781186547524), "small");
+    e = LLVMBuildSelect(c->b, small, LLVMBuildFSub(c->b, e, kf(c, x, 1), ""), e, "");
+    m = LLVMBuildSelect(c->b, small, LLVMBuildFSub(c->b, LLVMBuildFAdd(c->b, m, m, ""), kf(c, x, 1), ""),
+                        LLVMBuildFSub(c->b, m, kf(c, x, 1), ""), "");
     LLVMValueRef z = LLVMBuildFMul(c->b, m, m, "z");
     static const double k[] = {7.0376836292E-2, -1.1514610310E-1, 1.1676998740E-1, -1.2420140846E-1,
                                1.4249322787E-1, -1.6668057665E-1, 2.0000714765E-1, -2.4999993993E-1,
                                3.3333331174E-1};
     LLVMValueRef y = LLVMBuildFMul(c->b, LLVMBuildFMul(c->b, poly(c, m, k, 9), m, ""), z, "");
-    y = fma3(c, e, cf(c, -2.12194440e-4), y);
-    y = fma3(c, z, cf(c, -0.5), y);
-    LLVMValueRef r = fma3(c, e, cf(c, 0.693359375), LLVMBuildFAdd(c->b, m, y, ""));
+    y = fma3(c, e, kf(c, x, -2.12194440e-4), y);
+    y = fma3(c, z, kf(c, x, -0.5), y);
+    LLVMValueRef r = fma3(c, e, kf(c, x, 0.693359375), LLVMBuildFAdd(c->b, m, y, ""));
     /* x = 0 -> -inf; x < 0 or NaN -> NaN; +inf -> +inf; denormals -> as 0 */
-    r = fsel(c, LLVMRealOLT, x, cf(c, 1.17549435e-38), cf(c, -INFINITY), r);
-    r = fsel(c, LLVMRealULT, x, cf(c, 0), cf(c, NAN), r);
-    r = fsel(c, LLVMRealOEQ, x, cf(c, INFINITY), cf(c, INFINITY), r);
+    r = fsel(c, LLVMRealOLT, x, kf(c, x, 1.17549435e-38), kf(c, x, -INFINITY), r);
+    r = fsel(c, LLVMRealULT, x, kf(c, x, 0), kf(c, x, NAN), r);
+    r = fsel(c, LLVMRealOEQ, x, kf(c, x, INFINITY), kf(c, x, INFINITY), r);
     LLVMBuildRet(c->b, r);
 }
 
-static LLVMValueRef c_exp(Cg *c, LLVMValueRef x)
+/* A call of math function f[] (its version for x's type). */
+static LLVMValueRef c_math(Cg *c, LLVMValueRef *f, LLVMValueRef x, const char *name)
 {
-    LLVMTypeRef ft = LLVMFunctionType(c->f32, &c->f32, 1, 0);
-    return LLVMBuildCall2(c->b, ft, c->f_exp, &x, 1, "exp");
+    LLVMTypeRef t = LLVMTypeOf(x);
+    return LLVMBuildCall2(c->b, LLVMFunctionType(t, &t, 1, 0), f[is_vec(x)], &x, 1, name);
 }
 
-static LLVMValueRef c_log(Cg *c, LLVMValueRef x)
-{
-    LLVMTypeRef ft = LLVMFunctionType(c->f32, &c->f32, 1, 0);
-    return LLVMBuildCall2(c->b, ft, c->f_log, &x, 1, "log");
-}
+static LLVMValueRef c_exp(Cg *c, LLVMValueRef x) { return c_math(c, c->f_exp, x, "exp"); }
+static LLVMValueRef c_log(Cg *c, LLVMValueRef x) { return c_math(c, c->f_log, x, "log"); }
 
 /* tanh: odd polynomial near 0, 1 - 2/(e^2|x| + 1) elsewhere. */
-static void emit_tanh(Cg *c)
+static void emit_tanh(Cg *c, int vec)
 {
     LLVMValueRef x;
-    c->f_tanh = math_begin(c, "ganc_tanh", &x);
-    LLVMValueRef a = call1(c, "llvm.fabs.f32", c->f32, x, "a");
+    c->f_tanh[vec] = math_begin(c, "ganc_tanh", vec, &x);
+    LLVMValueRef a = call_f(c, "llvm.fabs", x);
     LLVMValueRef z = LLVMBuildFMul(c->b, x, x, "z");
     static const double k[] = {-5.70498872745E-3, 2.06390887954E-2, -5.37397155531E-2, 1.33314422036E-1,
                                -3.33332819422E-1};
     LLVMValueRef small = fma3(c, LLVMBuildFMul(c->b, poly(c, z, k, 5), z, ""), x, x);
-    LLVMValueRef t = c_exp(c, LLVMBuildFMul(c->b, a, cf(c, 2), ""));
-    LLVMValueRef big = LLVMBuildFSub(c->b, cf(c, 1), LLVMBuildFDiv(c->b, cf(c, 2), LLVMBuildFAdd(c->b, t, cf(c, 1), ""), ""), "");
-    LLVMTypeRef t2[2] = {c->f32, c->f32};
+    LLVMValueRef t = c_exp(c, LLVMBuildFMul(c->b, a, kf(c, x, 2), ""));
+    LLVMValueRef big = LLVMBuildFSub(c->b, kf(c, x, 1), LLVMBuildFDiv(c->b, kf(c, x, 2), LLVMBuildFAdd(c->b, t, kf(c, x, 1), ""), ""), "");
+    LLVMTypeRef ft = ftype(c, vec), t2[2] = {ft, ft};
     LLVMValueRef args[2] = {big, x};
-    big = LLVMBuildCall2(c->b, LLVMFunctionType(c->f32, t2, 2, 0), intrinsic(c, "llvm.copysign.f32", c->f32, t2, 2), args, 2, "");
-    LLVMBuildRet(c->b, fsel(c, LLVMRealOLT, a, cf(c, 0.625), small, big));
+    char name[40];
+    snprintf(name, sizeof name, vec ? "llvm.copysign.v%df32" : "llvm.copysign.f32", c->vw);
+    big = LLVMBuildCall2(c->b, LLVMFunctionType(ft, t2, 2, 0), intrinsic(c, name, ft, t2, 2), args, 2, "");
+    LLVMBuildRet(c->b, fsel(c, LLVMRealOLT, a, kf(c, x, 0.625), small, big));
 }
 
 static LLVMValueRef csigmoid(Cg *c, LLVMValueRef x)
 {
-    return LLVMBuildFDiv(c->b, cf(c, 1), LLVMBuildFAdd(c->b, cf(c, 1), c_exp(c, LLVMBuildFNeg(c->b, x, "")), ""), "sigmoid");
+    return LLVMBuildFDiv(c->b, kf(c, x, 1), LLVMBuildFAdd(c->b, kf(c, x, 1), c_exp(c, LLVMBuildFNeg(c->b, x, "")), ""), "sigmoid");
 }
 
 /* ---------- elementwise groups ---------- */
@@ -679,13 +693,13 @@ static LLVMValueRef elem_value(Cg *c, const Node *nd, int id, LLVMValueRef a, LL
     case OP_NEG: return LLVMBuildFNeg(B, a, "neg");
     case OP_RELU: return fsel(c, LLVMRealOGT, a, kf(c, a, 0), a, kf(c, a, 0));
     case OP_LRELU: return fsel(c, LLVMRealOGT, a, kf(c, a, 0), a, LLVMBuildFMul(B, a, kf(c, a, nd->f[0]), ""));
-    case OP_TANH: return LLVMBuildCall2(B, LLVMFunctionType(c->f32, &c->f32, 1, 0), c->f_tanh, &a, 1, "tanh");
+    case OP_TANH: return c_math(c, c->f_tanh, a, "tanh");
     case OP_SIGMOID: return csigmoid(c, a);
     case OP_LOG: return c_log(c, a);
     case OP_EXP: return c_exp(c, a);
     case OP_SOFTPLUS: {
         LLVMValueRef pos = fsel(c, LLVMRealOGT, a, kf(c, a, 0), a, kf(c, a, 0));
-        LLVMValueRef na = LLVMBuildFNeg(B, call1(c, "llvm.fabs.f32", c->f32, a, ""), "");
+        LLVMValueRef na = LLVMBuildFNeg(B, call_f(c, "llvm.fabs", a), "");
         return LLVMBuildFAdd(B, pos, c_log(c, LLVMBuildFAdd(B, kf(c, a, 1), c_exp(c, na), "")), "softplus");
     }
     case OP_ABS: return call_f(c, "llvm.fabs", a);
@@ -743,7 +757,7 @@ static int vec_node(Cg *c, int id, const ElemAt *at, int member)
 {
     const Node *nd = &c->s->g->n[id];
     switch (nd->op) {
-    case OP_TANH: case OP_SIGMOID: case OP_LOG: case OP_EXP: case OP_SOFTPLUS: case OP_DROPMASK: return 0;
+    case OP_DROPMASK: return 0;
     case OP_BCAST:
         if (c->s->g->n[nd->in[0]].op == OP_CONST || nd->i[0] == MAP_SCALAR || nd->i[0] == MAP_BATCH) return 1;
         if (nd->i[0] == MAP_ROW) return at->b != NULL;
@@ -2352,9 +2366,11 @@ LLVMModuleRef cg_module(const Schedule *s, LLVMContextRef cx, LLVMTargetMachineR
     LLVMTypeRef pa[4] = {LLVMPointerType(c.kfn_t, 0), c.pf, c.i64, c.i64};
     c.par_t = LLVMFunctionType(LLVMVoidTypeInContext(cx), pa, 4, 0);
     c.par = LLVMAddFunction(c.m, "ganrt_parallel", c.par_t);
-    emit_exp(&c);
-    emit_log(&c);
-    emit_tanh(&c);
+    for (int vec = 0; vec < 2; vec++) {
+        emit_exp(&c, vec);
+        emit_log(&c, vec);
+        emit_tanh(&c, vec);
+    }
     static const char *names[4] = {"ganc_g_forward", "ganc_d_step", "ganc_g_step", "ganc_g_sample"};
     LLVMValueRef steps[4];
     for (int q = 0; q < SEC_COUNT; q++) {
