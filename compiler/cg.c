@@ -147,9 +147,6 @@ static LLVMValueRef at(Cg *c, int64_t off, LLVMValueRef idx)
     return LLVMBuildInBoundsGEP2(c->b, c->f32, c->arena, &i, 1, "p");
 }
 
-/* at() where a parameter named at hides it. */
-static LLVMValueRef elem_ptr(Cg *c, int64_t off, LLVMValueRef idx) { return at(c, off, idx); }
-
 /* Records that memory instruction i accesses the buffer at arena offset off. */
 static LLVMValueRef tag(Cg *c, LLVMValueRef i, int64_t off)
 {
@@ -649,9 +646,9 @@ static LLVMValueRef dropmask(Cg *c, const Node *nd, int id, LLVMValueRef e)
 }
 
 static LLVMValueRef bcast_index(Cg *c, Shape big, MapMode m, const ElemAt *at);
-static int bcast_lanes(Cg *c, Shape big, MapMode m, const ElemAt *at);
-static LLVMValueRef vec_load_m(Cg *c, int64_t off, LLVMValueRef ptr, LLVMValueRef mask);
-static void vec_store_m(Cg *c, int64_t off, LLVMValueRef v, LLVMValueRef ptr, LLVMValueRef mask);
+static int bcast_lanes(Shape big, MapMode m, const ElemAt *at);
+static LLVMValueRef vload(Cg *c, int64_t off, LLVMValueRef idx, LLVMValueRef mask);
+static void vstore(Cg *c, LLVMValueRef v, int64_t off, LLVMValueRef idx, LLVMValueRef mask);
 
 static LLVMValueRef elem_value(Cg *c, const Node *nd, int id, LLVMValueRef a, LLVMValueRef b, const ElemAt *at);
 
@@ -668,14 +665,14 @@ static LLVMValueRef input(Cg *c, int id, const ElemAt *at)
         int64_t o = c->s->off[nd->in[0]];
         LLVMValueRef i = bcast_index(c, nd->shape, (MapMode)nd->i[0], at);
         if (!at->vec) return load(c, o, i);
-        return bcast_lanes(c, nd->shape, (MapMode)nd->i[0], at) ? vec_load_m(c, o, elem_ptr(c, o, i), at->mask) : vsplat(c, load(c, o, i));
+        return bcast_lanes(nd->shape, (MapMode)nd->i[0], at) ? vload(c, o, i, at->mask) : vsplat(c, load(c, o, i));
     }
     if (c->s->remat[id]) {   /* recomputed here, see sched.c find_remat */
         LLVMValueRef a = nd->n_in > 0 ? input(c, nd->in[0], at) : NULL, b = nd->n_in > 1 ? input(c, nd->in[1], at) : NULL;
         return elem_value(c, nd, id, a, b, at);
     }
     ir_assert(c->s->off[id] >= 0);
-    if (at->vec) return vec_load_m(c, c->s->off[id], elem_ptr(c, c->s->off[id], at->e), at->mask);
+    if (at->vec) return vload(c, c->s->off[id], at->e, at->mask);
     return load(c, c->s->off[id], at->e);
 }
 
@@ -738,10 +735,9 @@ static LLVMValueRef bcast_index(Cg *c, Shape big, MapMode m, const ElemAt *at)
 /* Whether, in a vector loop at `at`, the index bcast_index gives varies by
  * lane (one per lane, from the first lane's) rather than being the same for
  * every lane. */
-static int bcast_lanes(Cg *c, Shape big, MapMode m, const ElemAt *at)
+static int bcast_lanes(Shape big, MapMode m, const ElemAt *at)
 {
     int64_t n = ir_numel(big), per_row = big.rank ? n / big.d[0] : 1;
-    (void)c;
     switch (m) {
     case MAP_BATCH: return per_row > 1;
     case MAP_CHANNEL: return big.rank >= 2 && at->ch_lanes;
@@ -749,31 +745,26 @@ static int bcast_lanes(Cg *c, Shape big, MapMode m, const ElemAt *at)
     }
 }
 
-/* Whether node id, read at `at` (b set; ch set, or no per-channel
- * broadcast of a tensor over planes), can be computed vw lanes at a time:
- * its op and those it is recomputed from have vector forms here, and its
- * broadcasts need no division of e. */
-static int vec_node(Cg *c, int id, const ElemAt *at, int member)
+/* Whether node id can be computed vw lanes at a time in a loop that knows
+ * the batch row (b), and the channel when ch_known: its op and those it is
+ * recomputed from have vector forms here, and its broadcasts need no
+ * division of the index. */
+static int vec_node(Cg *c, int id, int ch_known, int member)
 {
     const Node *nd = &c->s->g->n[id];
-    switch (nd->op) {
-    case OP_DROPMASK: return 0;
-    case OP_BCAST:
-        if (c->s->g->n[nd->in[0]].op == OP_CONST || nd->i[0] == MAP_SCALAR || nd->i[0] == MAP_BATCH) return 1;
-        if (nd->i[0] == MAP_ROW) return at->b != NULL;
-        return nd->shape.rank < 2 || at->ch != NULL;
-    default: break;
-    }
+    if (nd->op == OP_DROPMASK) return 0;
+    if (nd->op == OP_BCAST)
+        return nd->i[0] != MAP_CHANNEL || c->s->g->n[nd->in[0]].op == OP_CONST || nd->shape.rank < 2 || ch_known;
     if (!member && !c->s->remat[id]) return 1;   /* loaded */
     for (int k = 0; k < nd->n_in; k++)
-        if (!vec_node(c, nd->in[k], at, 0)) return 0;
+        if (!vec_node(c, nd->in[k], ch_known, 0)) return 0;
     return 1;
 }
 
-static int vec_kernel(Cg *c, const Kernel *k, const ElemAt *at)
+static int vec_kernel(Cg *c, const Kernel *k, int ch_known)
 {
     for (int m = 0; m < k->n_members; m++)
-        if (!vec_node(c, k->members[m], at, 1)) return 0;
+        if (!vec_node(c, k->members[m], ch_known, 1)) return 0;
     return 1;
 }
 
@@ -806,7 +797,7 @@ static void elem_members(Cg *c, const Kernel *k, const ElemAt *at)
             val[id] = elem_value(c, nd, id, a, b, at);
         }
         if (!k->out[m]) continue;
-        if (at->vec) vec_store_m(c, c->s->off[id], val[id], elem_ptr(c, c->s->off[id], at->e), at->mask);
+        if (at->vec) vstore(c, val[id], c->s->off[id], at->e, at->mask);
         else store(c, val[id], c->s->off[id], at->e);
     }
     free(val);
@@ -869,8 +860,7 @@ static LLVMValueRef emit_elem(Cg *c, const Kernel *k, int64_t *items, int64_t *g
     } else if (sh.rank >= 2) {
         at.b = r;
     }
-    if (sh.rank == 2) at.ch = r;   /* for vec_kernel: known (per lane, below) */
-    at.vec = sh.rank >= 2 && inner >= c->vw && vec_kernel(c, k, &at);
+    at.vec = sh.rank >= 2 && inner >= c->vw && vec_kernel(c, k, chan || sh.rank == 2);
     LLVMValueRef q = at.vec ? vloop_begin(c, &li, ci(c, 0), ci(c, inner), inner, &at.mask, "iv")
                             : loop_begin(c, &li, ci(c, 0), ci(c, inner), "i");
     at.e = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, r, ci(c, inner), ""), q, "e");
@@ -933,6 +923,18 @@ static void vec_store_m(Cg *c, int64_t off, LLVMValueRef v, LLVMValueRef ptr, LL
     LLVMValueRef f = intrinsic(c, name, vt, ts, 4);
     LLVMValueRef args[4] = {v, ptr, ci32(c, 4), mask};
     tag(c, LLVMBuildCall2(c->b, LLVMFunctionType(vt, ts, 4, 0), f, args, 4, ""), off);
+}
+
+/* load() and store() a vector at a time: arena[off + idx ...], lanes off in
+ * mask (NULL: all on) not accessed. */
+static LLVMValueRef vload(Cg *c, int64_t off, LLVMValueRef idx, LLVMValueRef mask)
+{
+    return vec_load_m(c, off, at(c, off, idx), mask);
+}
+
+static void vstore(Cg *c, LLVMValueRef v, int64_t off, LLVMValueRef idx, LLVMValueRef mask)
+{
+    vec_store_m(c, off, v, at(c, off, idx), mask);
 }
 
 /* The mask of the first `lanes` lanes (a constant), NULL when all. */
@@ -1515,8 +1517,7 @@ static void epilogue_block(Cg *c, const Kernel *k, Mat m, int sw, LLVMValueRef r
     const Kernel *ek = &c->sec->k[k->epi - 1];
     Loop lr, lb, lp;
     LLVMValueRef r = loop_begin(c, &lr, r0, r1, "er");
-    ElemAt at = {.b = r, .ch = r};
-    at.vec = vec_kernel(c, ek, &at);
+    ElemAt at = {.b = r, .vec = vec_kernel(c, ek, 1)};
     if (!sw) {   /* [M, N]: rows are the batch */
         LLVMValueRef p = at.vec ? vloop_begin(c, &lp, n0, n1, -1, &at.mask, "epv") : loop_begin(c, &lp, n0, n1, "ep");
         at.e = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, r, ci(c, m.N), ""), p, "e");
@@ -1570,7 +1571,7 @@ static LLVMValueRef epilogue_fn(Cg *c, const Kernel *k, Mat m, int sw, const Sha
         ElemAt at = {0};
         at.b = loop_begin(c, &lb, a[0], a[1], "eb");
         at.ch = loop_begin(c, &lc, a[2], a[3], "ec");
-        at.vec = HW >= c->vw && vec_kernel(c, &c->sec->k[k->epi - 1], &at);
+        at.vec = HW >= c->vw && vec_kernel(c, &c->sec->k[k->epi - 1], 1);
         LLVMValueRef base = LLVMBuildMul(c->b, LLVMBuildAdd(c->b, LLVMBuildMul(c->b, at.b, ci(c, C), ""), at.ch, ""), ci(c, HW), "");
         LLVMValueRef eq = at.vec ? vloop_begin(c, &lq, ci(c, 0), ci(c, HW), HW, &at.mask, "eqv")
                                  : loop_begin(c, &lq, ci(c, 0), ci(c, HW), "eq");
@@ -1704,9 +1705,7 @@ static LLVMValueRef emit_matmul(Cg *c, const Kernel *k, int64_t *items, int64_t 
     /* the second product of a gradient summed in place (Schedule.adds_to)
      * starts from what the first wrote: whether this one does is a number
      * the kernel passes, so all products of one geometry share a body */
-    const Node *sum = c->s->adds_to[id] >= 0 ? &g->n[c->s->adds_to[id]] : NULL;
-    LLVMValueRef adds = LLVMBuildICmp(c->b, LLVMIntNE, val_slot(c, sum && id == (sum->in[0] > sum->in[1] ? sum->in[0] : sum->in[1])),
-                                      ci(c, 0), "adds");
+    LLVMValueRef adds = LLVMBuildICmp(c->b, LLVMIntNE, val_slot(c, sched_adds(c->s, id)), ci(c, 0), "adds");
     LLVMValueRef first = LLVMBuildAnd(c->b, LLVMBuildICmp(c->b, LLVMIntEQ, kb, ci(c, 0), ""), LLVMBuildNot(c->b, adds, ""), "first");
     LLVMValueRef mbi = loop_begin(c, &lm, mb0, mb1, "mb");
     TileDst td = dst;
@@ -1859,7 +1858,7 @@ static LLVMValueRef vec_input(Cg *c, int id, LLVMValueRef idx, LLVMValueRef mask
         return elem_value(c, nd, id, a, b, NULL);
     }
     int64_t o = c->s->off[id];
-    return vec_load_m(c, o, at(c, o, idx), mask);
+    return vload(c, o, idx, mask);
 }
 
 static LLVMValueRef emit_reduce(Cg *c, const Kernel *k, int64_t *items, int64_t *grain)

@@ -175,6 +175,16 @@ typedef struct {
     int64_t peak_size[8];     /* that network's gradients), largest first */
 } Schedule;
 
+/* Whether product id is the second of a gradient summed in place (adds into
+ * what the first wrote), not the first (writes it). */
+static inline int sched_adds(const Schedule *s, int id)
+{
+    int a = s->adds_to[id];
+    if (a < 0 || a == id) return 0;
+    const Node *sum = &s->g->n[a];
+    return id == (sum->in[0] > sum->in[1] ? sum->in[0] : sum->in[1]);
+}
+
 /* Differentiates, lowers, simplifies and plans the program.  Consumes p->g. */
 Schedule *sched_build(Program *p);
 /* The node whose buffer node id uses: id itself, or what its reshapes view. */

@@ -273,15 +273,21 @@ static void absorb_epilogues(Schedule *s, Section *sec)
     }
 }
 
-/* Splits the nodes of one section into kernels: runs of fusible nodes of one
- * shape become one loop; everything else is a kernel of its own. */
-static void build_section(Schedule *s, Section *sec, const char *in_sec, const char *root)
+/* How many times each node of g is an input (malloc'd). */
+static int *user_counts(const Graph *g)
 {
-    Graph *g = s->g;
-    int *users = calloc((size_t)g->len, sizeof *users);
+    int *users = calloc((size_t)g->len + 1, sizeof *users);
     ir_assert(users);
     for (int id = 0; id < g->len; id++)
         for (int k = 0; k < g->n[id].n_in; k++) users[g->n[id].in[k]]++;
+    return users;
+}
+
+/* Splits the nodes of one section into kernels: runs of fusible nodes of one
+ * shape become one loop; everything else is a kernel of its own. */
+static void build_section(Schedule *s, Section *sec, const char *in_sec, const char *root, const int *users)
+{
+    Graph *g = s->g;
     Kernel *open = NULL;
     for (int id = 0; id < g->len; id++) {
         const Node *nd = &g->n[id];
@@ -326,7 +332,6 @@ static void build_section(Schedule *s, Section *sec, const char *in_sec, const c
             k->out[m] = !s->remat[id] && (root[id] || inside < users[id]);
         }
     }
-    free(users);
     absorb_epilogues(s, sec);
 }
 
@@ -722,13 +727,10 @@ static void layout(Schedule *s)
     for (int net = 0; net < 2; net++)
         for (int k = 0; k < s->n_params[net]; k++) root[s->grads[net][k]] = 1;
 
-    int *users = calloc(n + 1, sizeof *users);
+    int *users = user_counts(g);
     s->adds_to = malloc((n + 1) * sizeof *s->adds_to);
-    ir_assert(users && s->adds_to);
-    for (size_t id = 0; id < n; id++) {
-        s->adds_to[id] = -1;
-        for (int k = 0; k < g->n[id].n_in; k++) users[g->n[id].in[k]]++;
-    }
+    ir_assert(s->adds_to);
+    for (size_t id = 0; id < n; id++) s->adds_to[id] = -1;
     /* persistent part of the arena */
     int64_t top = 0;
     s->scalars = top; top += align_up(GANRT_S_COUNT);
@@ -775,7 +777,7 @@ static void layout(Schedule *s)
     /* kernels */
     s->folded = find_folded(g, root);
     s->remat = find_remat(g, in, SEC_COUNT, root);
-    for (int k = 0; k < SEC_COUNT; k++) build_section(s, &s->sec[k], in[k], root);
+    for (int k = 0; k < SEC_COUNT; k++) build_section(s, &s->sec[k], in[k], root, users);
     if (s->sample != s->fake) {   /* both G forwards leave their output in one place (gout_offset) */
         Kernel *kn = push(&s->sec[SEC_SAMPLE], KN_GRADCOPY);
         kn->node = s->sample;
@@ -852,6 +854,26 @@ static void layout(Schedule *s)
  * its result small (a batchnorm's parameter gradients); so is the sum of
  * two products (a weight's gradients from the two batches), which frees
  * both. */
+/* The users of every node of g, as lists: those of node id are
+ * (*user)[(*first)[id] .. (*first)[id + 1] - 1], in ascending order. */
+static void user_lists(const Graph *g, int **first, int **user)
+{
+    size_t len = (size_t)g->len;
+    int *f = calloc(len + 2, sizeof *f);
+    ir_assert(f);
+    for (int id = 0; id < g->len; id++)
+        for (int k = 0; k < g->n[id].n_in; k++) f[g->n[id].in[k] + 1]++;
+    for (size_t id = 0; id < len; id++) f[id + 1] += f[id];
+    int *u = malloc(((size_t)f[len] + 1) * sizeof *u), *fill = malloc((len + 1) * sizeof *fill);
+    ir_assert(u && fill);
+    memcpy(fill, f, len * sizeof *fill);
+    for (int id = 0; id < g->len; id++)
+        for (int k = 0; k < g->n[id].n_in; k++) u[fill[g->n[id].in[k]]++] = id;
+    free(fill);
+    *first = f;
+    *user = u;
+}
+
 static int hoisted(const Graph *g, int id)
 {
     const Node *nd = &g->n[id];
@@ -913,18 +935,9 @@ static void order_branches(Graph **gp, int *roots, int n_roots, int x, int fake)
     ir_assert(map);
     for (int id = 0; id < old->len; id++)   /* the pass of each node: neither or real only, fake only, both */
         dep[id] = (char)(!(dep[id] & 2) ? 0 : !(dep[id] & 1) ? 1 : 2);
-    /* users: CSR lists */
-    int *first = calloc(len + 2, sizeof *first);
-    ir_assert(first);
-    for (int id = 0; id < old->len; id++)
-        for (int k = 0; k < old->n[id].n_in; k++) first[old->n[id].in[k] + 1]++;
-    for (size_t id = 0; id < len; id++) first[id + 1] += first[id];
-    int *user = malloc(((size_t)first[len] + 1) * sizeof *user), *fill = malloc((len + 1) * sizeof *fill);
-    int *stack = malloc((len + 1) * sizeof *stack);
-    ir_assert(user && fill && stack);
-    memcpy(fill, first, len * sizeof *fill);
-    for (int id = 0; id < old->len; id++)
-        for (int k = 0; k < old->n[id].n_in; k++) user[fill[old->n[id].in[k]]++] = id;
+    int *first, *user, *stack = malloc((len + 1) * sizeof *stack);
+    ir_assert(stack);
+    user_lists(old, &first, &user);
     for (size_t id = 0; id < len; id++) map[id] = -1;
     Graph *g = ir_new();
     for (int pass = 0; pass < 3; pass++)
@@ -948,7 +961,7 @@ static void order_branches(Graph **gp, int *roots, int n_roots, int x, int fake)
         }
     for (int r = 0; r < n_roots; r++)
         if (roots[r] >= 0) roots[r] = map[roots[r]];
-    free(dep); free(map); free(first); free(user); free(fill); free(stack);
+    free(dep); free(map); free(first); free(user); free(stack);
     ir_free(old);
     *gp = g;
 }
@@ -964,11 +977,6 @@ static void order_branches(Graph **gp, int *roots, int n_roots, int x, int fake)
  * first of them, and the first one is freed after the forward pass: an
  * elementwise pass more, the activation's memory less. */
 enum { CLONE_MIN = 1 << 20 };   /* floats (4 MB): smaller activations are not worth a pass */
-
-static int cheap_elem(Op op)
-{
-    return op == OP_ADD || op == OP_SUB || op == OP_MUL || op == OP_AFFINE || op == OP_NEG;
-}
 
 /* Views and gathers a product folds in: read the value in place. */
 static int view_like(Op op)
@@ -987,7 +995,7 @@ static int live_at(const Graph *g, const int *first, const int *user, int id, in
     if (ir_ops[nd->op].kind == K_SOURCE || nd->op == OP_BCAST) return 1;
     for (int q = first[id]; q < first[id + 1]; q++)
         if (user[q] >= t) return 1;
-    if (!cheap_elem(nd->op) || *n_chain == 16) return 0;
+    if (!cheap(nd->op) || *n_chain == 16) return 0;
     for (int k = 0; k < *n_chain; k++)
         if (chain[k] == id) return 1;
     chain[(*n_chain)++] = id;
@@ -1000,21 +1008,14 @@ static void clone_late(Graph **gp, int *roots, int n_roots)
 {
     Graph *old = *gp;
     size_t len = (size_t)old->len;
-    int *first = calloc(len + 2, sizeof *first), *prod = calloc(len + 2, sizeof *prod);
+    int *first, *user, *prod = calloc(len + 2, sizeof *prod);
     int *late = malloc((len + 1) * sizeof *late);   /* per activation y: its first late user, or -1 */
     int *group = malloc((len + 1) * sizeof *group);  /* per view of y (and y): y, or -1 */
     char *root = calloc(len + 1, 1), *need = calloc(len + 1, 1);
-    ir_assert(first && prod && late && group && root && need);
+    ir_assert(prod && late && group && root && need);
     for (int r = 0; r < n_roots; r++)
         if (roots[r] >= 0) root[roots[r]] = 1;
-    for (int id = 0; id < old->len; id++)
-        for (int k = 0; k < old->n[id].n_in; k++) first[old->n[id].in[k] + 1]++;
-    for (size_t id = 0; id < len; id++) first[id + 1] += first[id];
-    int *user = malloc(((size_t)first[len] + 1) * sizeof *user), *fill = malloc((len + 1) * sizeof *fill);
-    ir_assert(user && fill);
-    memcpy(fill, first, len * sizeof *fill);
-    for (int id = 0; id < old->len; id++)
-        for (int k = 0; k < old->n[id].n_in; k++) user[fill[old->n[id].in[k]]++] = id;   /* ascending */
+    user_lists(old, &first, &user);
     for (int id = 0; id < old->len; id++) {   /* products before id */
         Op op = old->n[id].op;
         prod[id + 1] = prod[id] + (op == OP_MATMUL || op == OP_COL2IM);
@@ -1059,7 +1060,7 @@ static void clone_late(Graph **gp, int *roots, int n_roots)
         n_clones++;
     }
     if (!n_clones) {
-        free(first); free(prod); free(late); free(group); free(root); free(need); free(user); free(fill);
+        free(first); free(prod); free(late); free(group); free(root); free(need); free(user);
         return;
     }
     /* the new graph: each late copy right before its first late reader */
@@ -1091,7 +1092,7 @@ static void clone_late(Graph **gp, int *roots, int n_roots)
     }
     for (int r = 0; r < n_roots; r++)
         if (roots[r] >= 0) roots[r] = map[roots[r]];
-    free(first); free(prod); free(late); free(group); free(root); free(need); free(user); free(fill);
+    free(first); free(prod); free(late); free(group); free(root); free(need); free(user);
     free(map); free(copy); free(at); free(next);
     ir_free(old);
     *gp = g;
@@ -1226,11 +1227,9 @@ void sched_print(FILE *f, const Schedule *s)
                 fprintf(f, "       ");
                 ir_print_node(f, g, kk->node);
                 print_folded(f, s, kk->node);
-                int sum = s->adds_to[kk->node];
-                if (sum >= 0) {
-                    const Node *sn = &g->n[sum];
-                    fprintf(f, "       %s", kk->node == (sn->in[0] > sn->in[1] ? sn->in[0] : sn->in[1]) ? "adds into  " : "writes into");
-                    ir_print_node(f, g, sum);
+                if (s->adds_to[kk->node] >= 0) {
+                    fprintf(f, "       %s", sched_adds(s, kk->node) ? "adds into  " : "writes into");
+                    ir_print_node(f, g, s->adds_to[kk->node]);
                 }
             }
         }
@@ -1265,7 +1264,9 @@ Schedule *sched_graph(Graph *g, const int *outs, int n)
     }
     s->folded = find_folded(g, root);
     s->remat = find_remat(g, &in, 1, root);
-    build_section(s, &s->sec[SEC_GFWD], in, root);
+    int *users = user_counts(g);
+    build_section(s, &s->sec[SEC_GFWD], in, root, users);
+    free(users);
     int one[1] = {SEC_GFWD};
     top = plan(s, one, 1, top, pinned, root, 0, NULL);   /* outs are read after the section */
     for (size_t id = 0; id < len; id++)
