@@ -171,8 +171,8 @@ typedef struct {
     int64_t flops;            /* per training iteration */
     int64_t peak;             /* floats of the training step's transient values live at once, at most */
     int peak_t, n_peak;       /* when (a kernel's place on the timeline), and the n_peak biggest */
-    int peak_id[8];           /* values then (a node and those that take its buffer over; -1 - net: */
-    int64_t peak_size[8];     /* that network's gradients), largest first */
+    int peak_id[8];           /* values then (a node and those that take its buffer over, or a */
+    int64_t peak_size[8];     /* gradient), largest first */
 } Schedule;
 
 /* Whether product id is the second of a gradient summed in place (adds into

@@ -6,10 +6,12 @@
  * here.  Guarantees:
  *   - gradients of each network lie contiguously in the arena in the same
  *     order as its parameters, so one optimizer kernel updates them all;
- *     the region is transient, busy from the network's first gradient to
- *     that kernel, so the other step's buffers use it;
+ *     each gradient's part of the region is busy from its first product
+ *     to that kernel only, so other buffers use it before and after;
  *   - G's activations computed by the G-forward section stay live through
- *     the D step, so the G step reuses them (G(z) computed once per step);
+ *     the D step, so the G step reuses them (G(z) computed once per step),
+ *     unless they are big (recompute_g: the G step computes them again
+ *     before G's backward pass);
  *   - two buffers live at the same time never overlap;
  *   - an IM2COL read only by products (as their b) has no kernel and no
  *     buffer: the products gather from its image, which stays live for them;
@@ -421,10 +423,10 @@ static int by_off(const void *a, const void *b)
 }
 
 /* Records in s the time (0..t) when the blocks busy at once (blk[n_fixed..],
- * whose nodes' block is bi[id]; from first_extra on, the gradient regions
- * in net order) add up to the most, and the biggest of them (--emit=fused
+ * whose nodes' block is bi[id]; from first_extra on, the gradients, of
+ * nodes xid[]) add up to the most, and the biggest of them (--emit=fused
  * shows them). */
-static void peak(Schedule *s, const Block *blk, int nb, int n_fixed, int first_extra, const int *bi, int t)
+static void peak(Schedule *s, const Block *blk, int nb, int n_fixed, int first_extra, const int *bi, const int *xid, int t)
 {
     s->peak = -1;
     for (int tt = 0; tt <= t; tt++) {
@@ -437,14 +439,9 @@ static void peak(Schedule *s, const Block *blk, int nb, int n_fixed, int first_e
     for (int j = n_fixed; j < nb; j++) {
         const Block *b = &blk[j];
         if (!(b->start <= s->peak_t && s->peak_t <= b->end && !in_gap(b, s->peak_t))) continue;
-        int who = -1;
-        if (j >= first_extra) {
-            for (int net = 0, q = first_extra; net < 2; net++)
-                if (s->p_len[net] > 0 && q++ == j) who = -1 - net;
-        } else {
-            for (int id = 0; id < s->g->len && who < 0; id++)
-                if (s->off[id] == -2 && bi[id] == j) who = id;
-        }
+        int who = j >= first_extra ? xid[j - first_extra] : -1;
+        for (int id = 0; id < s->g->len && who < 0; id++)
+            if (s->off[id] == -2 && bi[id] == j) who = id;
         int at = s->n_peak < 8 ? s->n_peak++ : 8;   /* insert by size, keep the 8 biggest */
         while (at > 0 && s->peak_size[at - 1] < b->size) {
             if (at < 8) { s->peak_size[at] = s->peak_size[at - 1]; s->peak_id[at] = s->peak_id[at - 1]; }
@@ -454,10 +451,42 @@ static void peak(Schedule *s, const Block *blk, int nb, int n_fixed, int first_e
     }
 }
 
+/* Places the gradients of network net (blk[first_extra..nb), those with
+ * xnet[] = net, each at its offset extra[].off in the region) at the lowest
+ * base where each is free of the blocks placed so far while it is busy:
+ * before a gradient is computed, its part of the region holds other
+ * values.  Returns the base. */
+static int64_t place_region(Block *blk, int nb, char *placed, int64_t base, int first_extra, const Block *extra,
+                            const int *xnet, int net)
+{
+    int64_t at = base;
+    for (int again = 1; again;) {
+        again = 0;
+        for (int q = first_extra; q < nb && !again; q++) {
+            if (xnet[q - first_extra] != net) continue;
+            Block b = blk[q];
+            b.off = at + extra[q - first_extra].off;
+            for (int j = 0; j < nb && !again; j++)
+                if (placed[j] && b.off < blk[j].off + blk[j].size && blk[j].off < b.off + b.size && busy_together(&blk[j], &b)) {
+                    at = align_up(blk[j].off + blk[j].size - extra[q - first_extra].off);   /* past it */
+                    again = 1;
+                }
+        }
+    }
+    for (int q = first_extra; q < nb; q++)
+        if (xnet[q - first_extra] == net) {
+            blk[q].off = at + extra[q - first_extra].off;
+            placed[q] = 1;
+        }
+    return at;
+}
+
 /* Places the nodes defined on the timeline (def/last/def2/last1 from
  * plan()) from base up, beside the n_fixed blocks already in blk[] (room
- * for g->len + 2 more), and the n_extra blocks extra[] (the gradient
- * regions; their offsets are set): a node that takes over the buffer of an
+ * for g->len + n_extra more), and the n_extra blocks extra[] (gradients of
+ * nodes xid[], each at offset off in the gradient region of network
+ * xnet[]; each region is placed as a whole, in its turn by its size,
+ * and its offset set in region[]): a node that takes over the buffer of an
  * input dying in its kernel (pair[]) joins that input's block; then blocks
  * are placed largest first, each at the lowest address free for all of its
  * life (greedy by size: the big buffers settle first and small ones fill
@@ -465,7 +494,7 @@ static void peak(Schedule *s, const Block *blk, int nb, int n_fixed, int first_e
  * Returns the end of the region. */
 static int64_t place_by_size(Schedule *s, Block *blk, int n_fixed, int64_t top, int64_t base, int t, const char *pinned,
                              const int *def, const int *last, const int *def2, const int *last1, const int *pair,
-                             Block *extra, int n_extra)
+                             const Block *extra, const int *xid, const int *xnet, int n_extra, int64_t region[2])
 {
     const Graph *g = s->g;
     int *bi = malloc((size_t)g->len * sizeof *bi);
@@ -490,13 +519,22 @@ static int64_t place_by_size(Schedule *s, Block *blk, int n_fixed, int64_t top, 
         }
     int first_extra = nb;
     for (int q = 0; q < n_extra; q++) blk[nb++] = extra[q];
-    int no = 0;
-    for (int k = n_fixed; k < nb; k++) ord[no++] = (Ord){blk[k].size, blk[k].start, k};
-    qsort(ord, (size_t)no, sizeof *ord, by_size);
     char *placed = calloc((size_t)nb + 1, 1);
     ir_assert(placed);
     memset(placed, 1, (size_t)n_fixed);
+    int no = 0;
+    for (int k = n_fixed; k < first_extra; k++) ord[no++] = (Ord){blk[k].size, blk[k].start, k};
+    for (int net = 0; net < 2; net++)   /* a gradient region: as one block of its size */
+        if (s->p_len[net] > 0 && n_extra) ord[no++] = (Ord){align_up(s->p_len[net]), 0, -1 - net};
+    qsort(ord, (size_t)no, sizeof *ord, by_size);
     for (int q = 0; q < no; q++) {
+        if (ord[q].k < 0) {
+            int net = -1 - ord[q].k;
+            region[net] = place_region(blk, nb, placed, base, first_extra, extra, xnet, net);
+            for (int j = first_extra; j < nb; j++)
+                if (xnet[j - first_extra] == net && blk[j].off + blk[j].size > top) top = blk[j].off + blk[j].size;
+            continue;
+        }
         Block *b = &blk[ord[q].k];
         int n = 0;
         for (int j = 0; j < nb; j++)
@@ -516,10 +554,9 @@ static int64_t place_by_size(Schedule *s, Block *blk, int n_fixed, int64_t top, 
         for (int k = j + 1; k < nb; k++)
             ir_assert(!(blk[j].off < blk[k].off + blk[k].size && blk[k].off < blk[j].off + blk[j].size &&
                         busy_together(&blk[j], &blk[k])) || in_place(&blk[j], &blk[k]));
-    if (n_extra) peak(s, blk, nb, n_fixed, first_extra, bi, t);
+    if (n_extra) peak(s, blk, nb, n_fixed, first_extra, bi, xid, t);
     for (int id = 0; id < g->len; id++)
         if (s->off[id] == -2) s->off[id] = blk[bi[id]].off;
-    for (int q = 0; q < n_extra; q++) extra[q].off = blk[first_extra + q].off;
     free(bi); free(ord); free(near); free(placed);
     return top;
 }
@@ -528,7 +565,7 @@ static int64_t place_by_size(Schedule *s, Block *blk, int n_fixed, int64_t top, 
  * sections in `secs` an offset from `base`; returns the end of the region.
  * Nodes in `keep` (or NULL) stay live to the end of the timeline. */
 static int64_t plan(Schedule *s, const int *secs, int n_secs, int64_t base, const char *pinned, const char *keep,
-                    int shared, const char *gnet)
+                    int shared, const char *gnet, const int64_t *grel)
 {
     Graph *g = s->g;
     int *def = malloc((size_t)g->len * sizeof *def), *last = malloc((size_t)g->len * sizeof *last);
@@ -536,14 +573,22 @@ static int64_t plan(Schedule *s, const int *secs, int n_secs, int64_t base, cons
     int *last1 = malloc((size_t)g->len * sizeof *last1);
     ir_assert(def && last && pair && def2 && last1);
     for (int id = 0; id < g->len; id++) def[id] = last[id] = pair[id] = def2[id] = last1[id] = -1;
-    int t = 0, gfrom[2] = {-1, -1}, gto[2] = {-1, -1};   /* each gradient region's life */
+    /* each gradient, a block of its own at its place in its network's
+     * region: busy from its first product (or copy) to the optimizer */
+    int np = s->n_params[0] + s->n_params[1], nx = 0;
+    Block *xb = malloc(((size_t)np + 1) * sizeof *xb);
+    int *xid = malloc(((size_t)np + 1) * sizeof *xid), *xnet = malloc(((size_t)np + 1) * sizeof *xnet);
+    ir_assert(xb && xid && xnet);
+    int t = 0, gto[2] = {-1, -1}, *copied = malloc((size_t)g->len * sizeof *copied);   /* GRADCOPY's time */
+    ir_assert(copied);
+    for (int id = 0; id < g->len; id++) copied[id] = -1;
     for (int q = 0; q < n_secs; q++) {
         Section *sec = &s->sec[secs[q]];
         for (int kk = 0; kk < sec->n; kk++, t++) {
             Kernel *k = &sec->k[kk];
             if (k->absorbed) t--;   /* runs inside the kernel before it: at its time */
             if (gnet && (k->kind == KN_ADAM || k->kind == KN_SGD)) gto[k->net] = t;
-            if (gnet && k->to_grad && gfrom[k->net] < 0) gfrom[k->net] = t;   /* the others: def[] below */
+            if (gnet && k->to_grad && copied[k->node] < 0) copied[k->node] = t;
             if (k->kind == KN_ELEM) pair_in_place(s, k, k->absorbed ? panel_result(s, &sec->k[kk - 1]) : -1, pair);
             int one[1] = {k->node};
             int *ms = k->kind == KN_ELEM ? k->members : one;
@@ -571,9 +616,20 @@ static int64_t plan(Schedule *s, const int *secs, int n_secs, int64_t base, cons
     if (keep)
         for (int id = 0; id < g->len; id++)
             if (keep[id] && def[owner(g, id)] >= 0) last[owner(g, id)] = t;
-    for (int id = 0; gnet && id < g->len; id++)   /* a gradient computed in place */
-        if (gnet[id] && def[id] >= 0 && (gfrom[gnet[id] - 1] < 0 || def[id] < gfrom[gnet[id] - 1])) gfrom[gnet[id] - 1] = def[id];
-    Block *live = malloc(((size_t)g->len + 3) * sizeof *live);
+    for (int net = 0; gnet && net < 2; net++) {
+        int64_t rel = 0;
+        for (int k = 0; k < s->n_params[net]; k++) {
+            int gid = s->grads[net][k], from = copied[gid];
+            for (int id = 0; id < g->len; id++)   /* computed there (both products of a sum) */
+                if (gnet[id] == net + 1 && grel[id] == rel && def[id] >= 0 && (from < 0 || def[id] < from)) from = def[id];
+            int64_t len = align_up(ir_numel(g->n[s->params[net][k]].shape));
+            ir_assert(from >= 0 && gto[net] >= from);
+            xid[nx] = owner(g, gid); xnet[nx] = net;
+            xb[nx++] = (Block){rel, len, from, gto[net], 0, 0};
+            rel += len;
+        }
+    }
+    Block *live = malloc(((size_t)g->len + (size_t)np + 3) * sizeof *live);
     int n_live = 0, reuse = !getenv("GANC_NO_REUSE");   /* tests: every buffer its own memory */
     int64_t top = base;
     ir_assert(live);
@@ -587,18 +643,10 @@ static int64_t plan(Schedule *s, const int *secs, int n_secs, int64_t base, cons
             live[n_live++] = (Block){s->off[id], size, def[id] < 0 ? 0 : def[id], id == s->fake || last[id] < 0 ? t : last[id], 0, 0};
             if (s->off[id] + size > top) top = s->off[id] + size;
         }
-    Block gb[2];
-    int ng = 0, gwhich[2];
-    for (int net = 0; net < 2; net++)   /* the gradient regions, as blocks of their own */
-        if (gnet && s->p_len[net] > 0) {
-            ir_assert(gfrom[net] >= 0 && gto[net] >= gfrom[net]);
-            gwhich[ng] = net;
-            gb[ng++] = (Block){0, align_up(s->p_len[net]), gfrom[net], gto[net], 0, 0};
-        }
     if (reuse) {
-        top = place_by_size(s, live, n_live, top, base, t, pinned, def, last, def2, last1, pair, gb, ng);
+        top = place_by_size(s, live, n_live, top, base, t, pinned, def, last, def2, last1, pair, xb, xid, xnet, nx, s->g_off);
     } else {
-        for (int q = 0; q < ng; q++) { gb[q].off = top; top += gb[q].size; }
+        for (int net = 0; gnet && net < 2; net++) { s->g_off[net] = top; top += align_up(s->p_len[net]); }
         for (int tt = 0; tt < t; tt++)   /* every buffer after the last */
             for (int id = 0; id < g->len; id++) {
                 if (def[id] != tt || pinned[id] || s->off[id] >= 0) continue;
@@ -606,8 +654,7 @@ static int64_t plan(Schedule *s, const int *secs, int n_secs, int64_t base, cons
                 top += align_up(ir_numel(g->n[id].shape) ? ir_numel(g->n[id].shape) : 1);
             }
     }
-    for (int q = 0; q < ng; q++) s->g_off[gwhich[q]] = gb[q].off;
-    free(def); free(last); free(live); free(pair); free(def2); free(last1);
+    free(def); free(last); free(live); free(pair); free(def2); free(last1); free(xb); free(xid); free(xnet); free(copied);
     return top;
 }
 
@@ -821,13 +868,13 @@ static void layout(Schedule *s)
      * memory (nothing transient lives from one call to the next, but the
      * generated batch, which both leave in fake's buffer) */
     int train[3] = {SEC_GFWD, SEC_DSTEP, SEC_GSTEP}, samp[1] = {SEC_SAMPLE};
-    int64_t ttop = align_up(plan(s, train, 3, top, pinned, root, 0, gnet));
+    int64_t ttop = align_up(plan(s, train, 3, top, pinned, root, 0, gnet, grel));
     for (size_t id = 0; id < n; id++)
         if (gnet[id]) s->off[id] = s->g_off[gnet[id] - 1] + grel[id];
     for (int q = 0; q < SEC_COUNT; q++)
         for (int k = 0; k < s->sec[q].n; k++)
             if (s->sec[q].k[k].to_grad) s->sec[q].k[k].dst += s->g_off[s->sec[q].k[k].net];
-    int64_t stop = align_up(plan(s, samp, 1, getenv("GANC_NO_REUSE") ? ttop : top, pinned, root, 1, NULL));
+    int64_t stop = align_up(plan(s, samp, 1, getenv("GANC_NO_REUSE") ? ttop : top, pinned, root, 1, NULL, NULL));
     top = stop > ttop ? stop : ttop;
     /* views share their owner's buffer */
     for (size_t id = 0; id < n; id++)
@@ -1098,6 +1145,118 @@ static void clone_late(Graph **gp, int *roots, int n_roots)
     *gp = g;
 }
 
+/* An activation's derivative tests the sign of the activation, the same as
+ * its input's (grad.c): it reads the input instead when the input can be
+ * computed at the derivative from values live there anyway (batchnorm's
+ * x - mean and per-channel factors), so the activation dies at its last
+ * other reader (the next layer's weight gradient) rather than at its
+ * derivative, which comes after that layer's input gradient.  Not below
+ * CLONE_MIN: when the input is not recomputed after all (find_remat: a
+ * section apart from its own), it is stored, and that costs more than the
+ * memory a small activation frees. */
+static void sign_from_input(Graph *g)
+{
+    int *first, *user;
+    user_lists(g, &first, &user);
+    for (int u = 0; u < g->len; u++) {
+        Node *nd = &g->n[u];
+        if (nd->op != OP_RELU_GRAD && nd->op != OP_LRELU_GRAD) continue;
+        const Node *y = &g->n[nd->in[0]];
+        if (!(y->op == OP_RELU || (y->op == OP_LRELU && y->f[0] >= 0)) || ir_numel(y->shape) < CLONE_MIN) continue;
+        int chain[16], nc = 0, x = y->in[0];
+        if (live_at(g, first, user, x, u, chain, &nc)) nd->in[0] = x;
+    }
+    free(first); free(user);
+}
+
+/* ---------- G's forward pass computed again for its backward pass ----------
+ * What G's backward pass reads of its forward pass (each batchnorm's x -
+ * mean, the activations its weight gradients read) would be live from the
+ * G forward section through the whole D step and through D's forward and
+ * backward passes in the G step: at every peak of both.  When that is big,
+ * the G step computes G's forward pass again, from z and G's weights (not
+ * updated before G's optimizer), right before the backward pass, and the
+ * first pass keeps only the generated batch.  The copy is the same nodes,
+ * so the same values bit for bit; it costs one more G forward pass (about
+ * 8% of bench/dcgan64.gan's step) and is not made below RECOMPUTE_MIN.
+ * GANC_RECOMPUTE=0 / 1: never / always (tests). */
+enum { RECOMPUTE_MIN = 1 << 22 };   /* floats (16 MB) */
+
+static void recompute_g(Graph **gp, int *roots, int n_roots, int fake, int z, const int *ggrad, int n_ggrad)
+{
+    Graph *old = *gp;
+    size_t len = (size_t)old->len;
+    const char *env = getenv("GANC_RECOMPUTE");
+    if (fake < 0 || z < 0 || (env && !strcmp(env, "0"))) return;
+    char *cand = calloc(len + 1, 1), *back = calloc(len + 1, 1), *need = calloc(len + 1, 1);
+    char *dz = calloc(len + 1, 1), *df = calloc(len + 1, 1), *late = calloc(len + 1, 1);
+    int *map = malloc((len + 1) * sizeof *map), *copy = malloc((len + 1) * sizeof *copy);
+    ir_assert(cand && back && need && dz && df && late && map && copy);
+    /* cand: G's forward values computed from z but the generated batch (and
+     * what it views), which stays live anyway; dz, df: depends on z, fake */
+    ancestors(old, &fake, 1, cand);
+    for (int id = 0; id < old->len; id++) {
+        dz[id] = id == z;
+        df[id] = id == fake;
+        for (int k = 0; k < old->n[id].n_in; k++) dz[id] |= dz[old->n[id].in[k]], df[id] |= df[old->n[id].in[k]];
+    }
+    for (int f = fake;; f = old->n[f].in[0]) {
+        cand[f] = 0;
+        if (old->n[f].op != OP_RESHAPE) break;
+    }
+    /* back: G's backward pass (what G's gradients depend on, outside the
+     * forward pass); the copy goes right before the first of its nodes that
+     * reads a candidate and depends on D's verdict on the batch (cut).
+     * Those before it that read candidates (per-channel factors of
+     * batchnorm's derivative) move after the copy (late). */
+    ancestors(old, ggrad, n_ggrad, back);
+    for (int id = 0; id < old->len; id++) back[id] &= !cand[id] && id != fake;
+    for (int id = 0; id < old->len; id++) cand[id] &= dz[id] && ir_ops[old->n[id].op].kind != K_SOURCE;
+    int cut = -1;
+    for (int id = 0; id < old->len && cut < 0; id++)
+        for (int k = 0; back[id] && k < old->n[id].n_in; k++) {
+            int x = old->n[id].in[k];
+            if (cand[x] && df[id]) cut = id;
+            if ((cand[x] || late[x]) && !df[id]) late[id] = 1;
+        }
+    int ok = cut >= 0;
+    for (int id = 0; id < old->len; id++) {   /* only G's backward pass reads what moves */
+        for (int k = 0; k < old->n[id].n_in; k++) ok &= !late[old->n[id].in[k]] || (back[id] && (late[id] || id > cut));
+        for (int k = 0; back[id] && (id >= cut || late[id]) && k < old->n[id].n_in; k++)
+            if (cand[old->n[id].in[k]]) need[old->n[id].in[k]] = 1;
+    }
+    int64_t kept = 0;
+    for (int id = 0; id < old->len; id++)
+        if (need[id] && old->n[id].op != OP_RESHAPE) kept += ir_numel(old->n[id].shape);
+    if (ok && (kept >= RECOMPUTE_MIN || (env && !strcmp(env, "1")))) {
+        for (int id = old->len - 1; id >= 0; id--)   /* and what they are computed from */
+            for (int k = 0; need[id] && k < old->n[id].n_in; k++)
+                if (cand[old->n[id].in[k]]) need[old->n[id].in[k]] = 1;
+        Graph *g = ir_new();
+        for (int id = 0; id < old->len; id++) {
+            for (int f = 0; id == cut && f < cut; f++) {   /* the copy, then what moves */
+                if (!need[f] && !late[f]) continue;
+                Node nd = old->n[f];
+                for (int k = 0; k < nd.n_in; k++) nd.in[k] = need[nd.in[k]] ? copy[nd.in[k]] : map[nd.in[k]];
+                int c = ir_add_like(g, &nd);
+                ir_assert(c >= 0);
+                if (late[f]) map[f] = c;
+                else copy[f] = c;
+            }
+            if (late[id]) continue;
+            Node nd = old->n[id];
+            for (int k = 0; k < nd.n_in; k++) nd.in[k] = back[id] && id >= cut && need[nd.in[k]] ? copy[nd.in[k]] : map[nd.in[k]];
+            map[id] = ir_add_like(g, &nd);
+            ir_assert(map[id] >= 0);
+        }
+        for (int r = 0; r < n_roots; r++)
+            if (roots[r] >= 0) roots[r] = map[roots[r]];
+        ir_free(old);
+        *gp = g;
+    }
+    free(cand); free(back); free(need); free(dz); free(df); free(late); free(map); free(copy);
+}
+
 Schedule *sched_build(Program *p)
 {
     Schedule *s = calloc(1, sizeof *s);
@@ -1135,7 +1294,15 @@ Schedule *sched_build(Program *p)
     for (int id = 0; id < p->g->len; id++)
         if (p->g->n[id].op == OP_INPUT && p->g->n[id].i[0] == IN_X) xin = id;
     order_branches(&p->g, roots, q, xin, roots[0]);
+    int zin = -1, *ggrad = malloc(((size_t)s->n_params[NET_G] + 1) * sizeof *ggrad);
+    ir_assert(ggrad);
+    for (int id = 0; id < p->g->len; id++)
+        if (p->g->n[id].op == OP_INPUT && p->g->n[id].i[0] == IN_Z) zin = id;
+    for (int k = 0; k < s->n_params[NET_G]; k++) ggrad[k] = roots[nfix + 2 * k + 1];
+    recompute_g(&p->g, roots, q, roots[0], zin, ggrad, s->n_params[NET_G]);
+    free(ggrad);
     clone_late(&p->g, roots, q);
+    sign_from_input(p->g);
     s->g = p->g;
     q = nfix;
     for (int net = 0; net < 2; net++)
@@ -1204,8 +1371,7 @@ void sched_print(FILE *f, const Schedule *s)
         fprintf(f, "# peak: %.2f MB of the training step's values at %s kernel %d, the biggest:", (double)s->peak * 4 / 1e6,
                 found ? sec_names[q - 1] : "?", kk);
         for (int k = 0; k < s->n_peak; k++) {
-            if (s->peak_id[k] < 0) fprintf(f, " %s gradients", s->peak_id[k] == -1 ? "G" : "D");
-            else fprintf(f, " %%%d %s", s->peak_id[k], ir_ops[g->n[s->peak_id[k]].op].name);
+            fprintf(f, " %%%d %s", s->peak_id[k], ir_ops[g->n[s->peak_id[k]].op].name);
             fprintf(f, " %.2f MB%s", (double)s->peak_size[k] * 4 / 1e6, k + 1 < s->n_peak ? "," : "\n");
         }
     }
@@ -1268,7 +1434,7 @@ Schedule *sched_graph(Graph *g, const int *outs, int n)
     build_section(s, &s->sec[SEC_GFWD], in, root, users);
     free(users);
     int one[1] = {SEC_GFWD};
-    top = plan(s, one, 1, top, pinned, root, 0, NULL);   /* outs are read after the section */
+    top = plan(s, one, 1, top, pinned, root, 0, NULL, NULL);   /* outs are read after the section */
     for (size_t id = 0; id < len; id++)
         if (g->n[id].op == OP_RESHAPE) s->off[id] = s->off[owner(g, (int)id)];
     s->arena = align_up(top);

@@ -42,6 +42,32 @@ elif [ -n "$late" ]; then
 else
     echo "ok - sched/late-activation-copy"
 fi
+# G's forward pass is computed again in the G step when what its backward
+# pass reads of it is big (sched.c recompute_g, 16 MB or more): of the values
+# bench/dcgan64.gan's G forward section computes, the D step and the G step
+# read only the generated batch (tanh), so the rest is free while D runs;
+# GANC_RECOMPUTE=0 keeps them (the check can fail), and makes a bigger arena.
+g_fwd_read_later() {   # the values of the G forward section read by the steps
+    printf '%s\n' "$1" | sed -n '/^section g_forward:/,/^section d_step:/p' |
+        awk '$1 == "store" {print $2, $4} $1 ~ /^%/ && $2 == "=" && $3 != "broadcast" {print $1, $3}' | sort -u |
+        while read -r v op; do
+            printf '%s\n' "$1" | sed -n '/^section d_step:/,/^section g_sample:/p' | grep -q -- "$v\b" && echo "$v:$op"
+        done
+}
+f1=$(build/ganc bench/dcgan64.gan --emit=fused 2>&1)
+f0=$(GANC_RECOMPUTE=0 build/ganc bench/dcgan64.gan --emit=fused 2>&1)
+r1=$(g_fwd_read_later "$f1" | tr '\n' ' ')
+r0=$(g_fwd_read_later "$f0" | wc -l)
+a1=$(printf '%s\n' "$f1" | awk 'NR == 1 {print $3}')
+a0=$(printf '%s\n' "$f0" | awk 'NR == 1 {print $3}')
+case "$r1" in
+*:tanh" ") if [ "$(echo "$r1" | wc -w)" -eq 1 ] && [ "$r0" -gt 4 ] && [ "$a1" -lt "$a0" ]; then
+              echo "ok - sched/g-forward-again (arena $a1 floats, $a0 without)"
+          else
+              echo "not ok - sched/g-forward-again: read later: $r1; without: $r0 values, arena $a0 (with: $a1)"
+          fi ;;
+*) echo "not ok - sched/g-forward-again: the steps read these values of G's forward section: $r1" ;;
+esac
 # --emit=fused names the memory plan's peak: at most the arena, the biggest
 # values then listed largest first, together no more than the peak.
 f=$(build/ganc bench/dcgan64.gan --emit=fused 2>&1 | head -2)
