@@ -151,6 +151,17 @@ static void drop_body(LLVMModuleRef m, LLVMValueRef f)
     free(copy);
 }
 
+/* Whether v is used by an instruction, directly or through constant
+ * expressions (a product's kernel passes its epilogue as an integer). */
+static int used(LLVMValueRef v)
+{
+    for (LLVMUseRef u = LLVMGetFirstUse(v); u; u = LLVMGetNextUse(u)) {
+        LLVMValueRef user = LLVMGetUser(u);
+        if (!LLVMIsAConstantExpr(user) || used(user)) return 1;
+    }
+    return 0;
+}
+
 /* Leaves in m (a copy of the whole module) only part p's functions. */
 static void keep_part(LLVMModuleRef m, const int *owner, int nf, int p)
 {
@@ -167,6 +178,18 @@ static void keep_part(LLVMModuleRef m, const int *owner, int nf, int p)
     free(fns);
     LLVMValueRef model = LLVMGetNamedGlobal(m, "ganc_model");
     if (p != 0 && model) LLVMDeleteGlobal(model);   /* what it refers to is then dead: LLVM drops it */
+    /* helpers (epilogues, math) that this part's code does not use: out
+     * before the optimiser spends time on them */
+    for (int again = 1; again;) {
+        again = 0;
+        for (LLVMValueRef f = LLVMGetFirstFunction(m), next; f; f = next) {
+            next = LLVMGetNextFunction(f);
+            if (LLVMIsDeclaration(f) || LLVMGetLinkage(f) != LLVMInternalLinkage || used(f)) continue;
+            LLVMReplaceAllUsesWith(f, LLVMConstNull(LLVMTypeOf(f)));   /* dead constant expressions */
+            LLVMDeleteFunction(f);
+            again = 1;
+        }
+    }
     for (LLVMValueRef f = LLVMGetFirstFunction(m), next; f; f = next) {
         next = LLVMGetNextFunction(f);
         if (LLVMIsDeclaration(f) && !LLVMGetFirstUse(f)) LLVMDeleteFunction(f);
