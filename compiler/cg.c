@@ -320,11 +320,12 @@ static int *number_slot(Numbers *t, LLVMValueRef v)
         }
 }
 
+/* Types and constants are unique in their context: equal if and only if
+ * the same object, so the text names them by address (printing them was
+ * most of the time this text took). */
 static void put_type(Buf *b, LLVMTypeRef t)
 {
-    char *s = LLVMPrintTypeToString(t);
-    put(b, " %s", s);
-    LLVMDisposeMessage(s);
+    put(b, " t%p", (void *)t);
 }
 
 static void put_operand(Buf *b, Numbers *t, LLVMValueRef v)
@@ -340,10 +341,8 @@ static void put_operand(Buf *b, Numbers *t, LLVMValueRef v)
     } else if (LLVMIsAConstantFP(v)) {
         LLVMBool lost;
         put(b, " f:%a", LLVMConstRealGetDouble(v, &lost));
-    } else {   /* vectors, undef, null: printed on their own, cheaply */
-        char *s = LLVMPrintValueToString(v);
-        put(b, " {%s}", s);
-        LLVMDisposeMessage(s);
+    } else {   /* vectors, undef, null: unique in the context too */
+        put(b, " c%p", (void *)v);
     }
 }
 
@@ -352,7 +351,8 @@ static void put_operand(Buf *b, Numbers *t, LLVMValueRef v)
  * instructions by number, constants by value, functions by name) and what
  * else of it cg.c's builders can vary: predicates, alignment, inbounds,
  * shuffle masks, allocated types and phis' blocks.  (LLVM's printer would
- * do, but walks the whole module for every function it prints.) */
+ * do, but walks the whole module for every function it prints.)  Only for
+ * comparing bodies of one module. */
 static char *body_text(LLVMValueRef fn)
 {
     int n = (int)LLVMCountParams(fn);
