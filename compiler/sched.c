@@ -455,9 +455,9 @@ static void peak(Schedule *s, const Block *blk, int nb, int n_fixed, int first_e
  * xnet[] = net, each at its offset extra[].off in the region) at the lowest
  * base where each is free of the blocks placed so far while it is busy:
  * before a gradient is computed, its part of the region holds other
- * values.  Returns the base. */
+ * values.  Raises *top past them; returns the base. */
 static int64_t place_region(Block *blk, int nb, char *placed, int64_t base, int first_extra, const Block *extra,
-                            const int *xnet, int net)
+                            const int *xnet, int net, int64_t *top)
 {
     int64_t at = base;
     for (int again = 1; again;) {
@@ -477,6 +477,7 @@ static int64_t place_region(Block *blk, int nb, char *placed, int64_t base, int 
         if (xnet[q - first_extra] == net) {
             blk[q].off = at + extra[q - first_extra].off;
             placed[q] = 1;
+            if (blk[q].off + blk[q].size > *top) *top = blk[q].off + blk[q].size;
         }
     return at;
 }
@@ -530,9 +531,7 @@ static int64_t place_by_size(Schedule *s, Block *blk, int n_fixed, int64_t top, 
     for (int q = 0; q < no; q++) {
         if (ord[q].k < 0) {
             int net = -1 - ord[q].k;
-            region[net] = place_region(blk, nb, placed, base, first_extra, extra, xnet, net);
-            for (int j = first_extra; j < nb; j++)
-                if (xnet[j - first_extra] == net && blk[j].off + blk[j].size > top) top = blk[j].off + blk[j].size;
+            region[net] = place_region(blk, nb, placed, base, first_extra, extra, xnet, net, &top);
             continue;
         }
         Block *b = &blk[ord[q].k];
@@ -1290,14 +1289,14 @@ Schedule *sched_build(Program *p)
         }
     for (int k = 0; k < s->n_bufs; k++) roots[q++] = s->bufs[k];
     simplify_lower(&p->g, roots, q);
-    int xin = -1;
+    int xin = -1, zin = -1;
     for (int id = 0; id < p->g->len; id++)
         if (p->g->n[id].op == OP_INPUT && p->g->n[id].i[0] == IN_X) xin = id;
     order_branches(&p->g, roots, q, xin, roots[0]);
-    int zin = -1, *ggrad = malloc(((size_t)s->n_params[NET_G] + 1) * sizeof *ggrad);
-    ir_assert(ggrad);
-    for (int id = 0; id < p->g->len; id++)
+    for (int id = 0; id < p->g->len; id++)   /* order_branches renumbered the graph */
         if (p->g->n[id].op == OP_INPUT && p->g->n[id].i[0] == IN_Z) zin = id;
+    int *ggrad = malloc(((size_t)s->n_params[NET_G] + 1) * sizeof *ggrad);
+    ir_assert(ggrad);
     for (int k = 0; k < s->n_params[NET_G]; k++) ggrad[k] = roots[nfix + 2 * k + 1];
     recompute_g(&p->g, roots, q, roots[0], zin, ggrad, s->n_params[NET_G]);
     free(ggrad);
