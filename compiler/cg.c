@@ -1727,6 +1727,24 @@ static LLVMValueRef emit_matmul(Cg *c, const Kernel *k, int64_t *items, int64_t 
     return c->fn;
 }
 
+/* The images of a batch group, when items are (channel block, batch group)
+ * and a group's B*YX columns are computed in panels of nr: the fewest
+ * panels per thread with two threads (a thread's share of the items times
+ * an item's panels, the last panel of an item padded), among splits into at
+ * least 8 items when there can be (a thread the OS deschedules leaves the
+ * others items to take); of equal ones, the fewest items. */
+static int64_t batch_group(int64_t B, int64_t YX, int64_t ncb, int nr)
+{
+    int64_t best = B, best_cost = INT64_MAX, want = 8 < B * ncb ? 8 : B * ncb;
+    for (int64_t bg = B; bg >= 1; bg--) {
+        int64_t items = (B + bg - 1) / bg * ncb;
+        if (items < want) continue;
+        int64_t cost = (items + 1) / 2 * ((bg * YX + nr - 1) / nr);
+        if (cost < best_cost) best = bg, best_cost = cost;
+    }
+    return best;
+}
+
 /* ---------- implicit col2im: a product summed straight into the image ----------
  * COL2IM(a·b) (a deconvolution's output, a conv's input gradient) adds each
  * element of the product's columns into the pixel it came from.  The
@@ -1749,9 +1767,9 @@ static LLVMValueRef emit_col2im_product(Cg *c, const Kernel *k, int64_t *items, 
     int64_t N = mm->shape.d[1], K = mm->i[0] ? g->n[mm->in[0]].shape.d[0] : g->n[mm->in[0]].shape.d[1];
     int nr = 2 * c->vw, mr = c->mr;
     Mat mb = mat_operand(c, mm->in[1]);
-    /* channel blocks of about MM_MC product rows; batch groups of at least 8 panels */
+    /* channel blocks of about MM_MC product rows; batch groups: batch_group() */
     int64_t cb = MM_MC / kk < 1 ? 1 : MM_MC / kk < C ? MM_MC / kk : C, ncb = (C + cb - 1) / cb;
-    int64_t bg = (8 * nr + YX - 1) / YX < B ? (8 * nr + YX - 1) / YX : B, nbg = (B + bg - 1) / bg;
+    int64_t bg = batch_group(B, YX, ncb, nr), nbg = (B + bg - 1) / bg;
     int64_t ntiles = (cb * kk + mr - 1) / mr, nkb = (K + MM_KC - 1) / MM_KC;
     LLVMValueRef lo, hi, epi = product_epilogue(c, k, (Mat){0}, 0, &img);
     kernel_begin(c, "matmul_col2im", &lo, &hi);

@@ -1152,14 +1152,15 @@ static void expect_folded(T *t, const char *v)
  * Besides the geometries above: N = B*Y*X not a multiple of the panel
  * width, K = C*kh*kw above MM_KC = 256 and N above it (several packed
  * blocks, plain and transposed), 300 output channels (a col2im's product
- * in several blocks), stride 2 with padding 2 and dilation 2. */
+ * in several blocks), stride 2 with padding 2 and dilation 2, and batch 21
+ * of 9 columns each (a col2im's items take two images: the last one). */
 static void conv_product_cases(Op op)
 {
     const struct { int64_t x[4]; int cv[5], co; } geo[] = {
         {{2, 1, 5, 5}, {3, 3, 1, 0, 1}, 3},  {{2, 3, 7, 6}, {3, 3, 1, 1, 1}, 5}, {{3, 1, 9, 7}, {4, 4, 2, 2, 1}, 4},
         {{1, 3, 11, 11}, {3, 3, 2, 2, 2}, 5}, {{3, 1, 10, 9}, {3, 3, 2, 2, 2}, 1}, {{2, 17, 9, 9}, {4, 4, 2, 2, 1}, 3},
         {{1, 3, 13, 12}, {3, 3, 1, 2, 2}, 2}, {{2, 19, 6, 7}, {4, 4, 1, 1, 1}, 6}, {{3, 2, 12, 11}, {3, 3, 1, 1, 1}, 3},
-        {{2, 1, 5, 4}, {3, 3, 1, 1, 1}, 300},
+        {{2, 1, 5, 4}, {3, 3, 1, 1, 1}, 300}, {{21, 2, 3, 3}, {3, 3, 1, 1, 1}, 4},
     };
     for (size_t q = 0; q < sizeof geo / sizeof geo[0]; q++) {
         const int *cv = geo[q].cv;
