@@ -1905,29 +1905,44 @@ static LLVMValueRef emit_reduce(Cg *c, const Kernel *k, int64_t *items, int64_t 
     }
     case MAP_SCALAR: case MAP_ROW: case MAP_CHANNEL: {
         /* out[j] = sum over the elements mapped to j; items are j.  Each
-         * contiguous run is summed a vector at a time (the last masked) into
-         * vw lane sums, added up at the end in a fixed tree: vectorised, and
-         * the same order whatever the split. */
+         * contiguous run is summed a vector at a time into RED_ACC vectors of
+         * lane sums (vector q into q mod RED_ACC while whole groups last, the
+         * rest, the last masked, into the first), added up at the end in a
+         * fixed tree: vectorised, not one chain of dependent adds, and the
+         * same order whatever the split. */
+        enum { RED_ACC = 4 };
         int64_t J = ir_numel(nd->shape), sp = 1, B = as.rank ? as.d[0] : 1;
         for (int q = 2; q < as.rank; q++) sp *= as.d[q];
-        LLVMValueRef accp = LLVMBuildAlloca(c->b, c->vec, "acc");
+        LLVMValueRef accp[RED_ACC];
+        for (int u = 0; u < RED_ACC; u++) accp[u] = LLVMBuildAlloca(c->b, c->vec, "acc");
         LLVMValueRef j = loop_begin(c, &l1, lo, hi, "j");
-        LLVMBuildStore(c->b, LLVMConstNull(c->vec), accp);
+        for (int u = 0; u < RED_ACC; u++) LLVMBuildStore(c->b, LLVMConstNull(c->vec), accp[u]);
         int64_t outer = nd->i[0] == MAP_CHANNEL ? B : 1;
         int64_t len = nd->i[0] == MAP_SCALAR ? n : nd->i[0] == MAP_ROW ? n / B : sp;
+        int64_t groups = len / c->vw / RED_ACC;
         LLVMValueRef o = loop_begin(c, &l2, ci(c, 0), ci(c, outer), "o");
         LLVMValueRef base = nd->i[0] == MAP_CHANNEL
             ? LLVMBuildMul(c->b, LLVMBuildAdd(c->b, LLVMBuildMul(c->b, o, ci(c, J), ""), j, ""), ci(c, sp), "")
             : LLVMBuildMul(c->b, j, ci(c, len), "");
-        LLVMValueRef qv = loop_begin(c, &l3, ci(c, 0), ci(c, (len + c->vw - 1) / c->vw), "qv");
+        if (groups) {
+            LLVMValueRef gq = loop_begin(c, &l3, ci(c, 0), ci(c, groups), "gq");
+            for (int u = 0; u < RED_ACC; u++) {
+                LLVMValueRef q = LLVMBuildMul(c->b, LLVMBuildAdd(c->b, LLVMBuildMul(c->b, gq, ci(c, RED_ACC), ""), ci(c, u), ""), ci(c, c->vw), "q");
+                LLVMValueRef v = vec_input(c, nd->in[0], LLVMBuildAdd(c->b, base, q, ""), NULL, j);
+                LLVMBuildStore(c->b, LLVMBuildFAdd(c->b, LLVMBuildLoad2(c->b, c->vec, accp[u], ""), v, ""), accp[u]);
+            }
+            loop_end(c, &l3);
+        }
+        LLVMValueRef qv = loop_begin(c, &l3, ci(c, groups * RED_ACC), ci(c, (len + c->vw - 1) / c->vw), "qv");
         LLVMValueRef q = LLVMBuildMul(c->b, qv, ci(c, c->vw), "q");
         LLVMValueRef mask = len % c->vw ? below_mask(c, q, ci(c, len)) : NULL;
         LLVMValueRef v = vec_input(c, nd->in[0], LLVMBuildAdd(c->b, base, q, ""), mask, j);
         if (mask && c->s->remat[nd->in[0]]) v = LLVMBuildSelect(c->b, mask, v, LLVMConstNull(c->vec), "");
-        LLVMBuildStore(c->b, LLVMBuildFAdd(c->b, LLVMBuildLoad2(c->b, c->vec, accp, ""), v, ""), accp);
+        LLVMBuildStore(c->b, LLVMBuildFAdd(c->b, LLVMBuildLoad2(c->b, c->vec, accp[0], ""), v, ""), accp[0]);
         loop_end(c, &l3);
         loop_end(c, &l2);
-        LLVMValueRef sum = LLVMBuildLoad2(c->b, c->vec, accp, "");
+        LLVMValueRef sum = LLVMBuildLoad2(c->b, c->vec, accp[0], "");
+        for (int u = 1; u < RED_ACC; u++) sum = LLVMBuildFAdd(c->b, sum, LLVMBuildLoad2(c->b, c->vec, accp[u], ""), "");
         for (int w = c->vw / 2; w >= 1; w /= 2) {
             LLVMValueRef idx[64];
             for (int l = 0; l < c->vw; l++) idx[l] = ci32(c, l < w ? l + w : l);
