@@ -1,9 +1,18 @@
-/* cmds.c: the `sample`, `eval` and `info` commands.
+/* cmds.c: the `sample`, `interpolate`, `eval` and `info` commands.
  *
  * sample: loads --ckpt (strictly validated), draws N noise rows from the
  *   stream (--seed, SAMPLE) or reads them from --noise (raw float32), and
  *   writes a PNG grid of ceil(sqrt(N)) columns for images, or a CSV of
  *   points, to -o; an -o ending in .f32 gets the raw float32 samples.
+ * interpolate: N walks (default 8) of S images (--steps, default 10).  Walk
+ *   i goes from noise row 2i to row 2i+1 of what `sample` draws with the
+ *   same seed (or of --noise, 2N rows), so its first and last images are
+ *   those samples; in between, the points at t = j/(S-1) on the great
+ *   circle through the two (slerp: for normal noise the norms of straight
+ *   midpoints shrink to about 1/sqrt(2) of a sample's, which G never saw)
+ *   or, for uniform noise or with --lerp, on the straight line.  Writes a
+ *   PNG grid with a walk per row, a CSV (walk,t,x,y) for points, or with
+ *   -o *.f32 the raw float32 images.
  * eval: prints `key value` lines on stdout.  Toy 2-D data (the
  *   VEEGAN/PacGAN protocol): N samples (default 2500); a sample is high
  *   quality if it lies within 3 data_std (Euclidean) of its nearest mode
@@ -33,45 +42,91 @@ static float *load(const GanrtModel *m, const GanrtOpts *o)
     return arena;
 }
 
-static float *generate(const GanrtModel *m, const GanrtOpts *o, float *arena, int64_t n)
+/* n noise rows (malloc'd): from --noise, exactly n rows of float32 (what
+ * asks for them: `what`), or drawn from the SAMPLE stream of --seed. */
+static float *noise_rows(const GanrtModel *m, const GanrtOpts *o, int64_t n, const char *what)
 {
-    GanrtRng r;
-    ganrt_rng_seed(&r, o->have_seed ? o->seed : 0, GANRT_STREAM_SAMPLE);
     float *z = ganrt_xmalloc((size_t)(n * m->noise_dim) * sizeof(float));
-    float *out = ganrt_xmalloc((size_t)(n * ganrt_sample_floats(m)) * sizeof(float));
-    if (o->noise) {   /* given noise: exactly n rows of float32 */
+    if (o->noise) {
         FILE *f = fopen(o->noise, "rb");
         if (!f) ganrt_die("%s: %s", o->noise, strerror(errno));
         size_t want = (size_t)(n * m->noise_dim), got = fread(z, sizeof *z, want, f);
         int extra = fgetc(f) != EOF;
         fclose(f);
         if (got != want || extra)
-            ganrt_die("%s: needs exactly %lld x %lld float32 values (-n rows of the noise size)", o->noise,
-                      (long long)n, (long long)m->noise_dim);
+            ganrt_die("%s: needs exactly %lld x %lld float32 values (%s)", o->noise,
+                      (long long)n, (long long)m->noise_dim, what);
     } else {
+        GanrtRng r;
+        ganrt_rng_seed(&r, o->have_seed ? o->seed : 0, GANRT_STREAM_SAMPLE);
         ganrt_fill_noise(m, &r, z, n);
     }
+    return z;
+}
+
+/* G's n outputs for noise rows z (malloc'd; frees z). */
+static float *generate(const GanrtModel *m, float *arena, float *z, int64_t n)
+{
+    float *out = ganrt_xmalloc((size_t)(n * ganrt_sample_floats(m)) * sizeof(float));
     ganrt_generate(m, arena, z, n, out);
     free(z);
     return out;
 }
 
-int ganrt_cmd_sample(const GanrtModel *m, const GanrtOpts *o)
+/* Writes n outputs s to `out`: raw float32 (*.f32), a PNG grid of `cols`
+ * columns for images, or CSV points (in walks of `per` when per > 0). */
+static void write_out(const GanrtModel *m, const char *out, const float *s, int64_t n, int cols, int64_t per)
 {
-    int64_t n = o->have_n ? o->n : 64;
-    const char *out = o->out ? o->out : ganrt_is_image(m) ? "samples.png" : "samples.csv";
-    float *arena = load(m, o), *s = generate(m, o, arena, n);
     size_t len = strlen(out);
     if (len > 4 && !strcmp(out + len - 4, ".f32")) {   /* raw float32, for cross-checks */
         FILE *f = fopen(out, "wb");
         size_t cnt = (size_t)(n * ganrt_sample_floats(m));
         if (!f || fwrite(s, sizeof *s, cnt, f) != cnt || fclose(f)) ganrt_die("%s: cannot write: %s", out, strerror(errno));
     } else if (ganrt_is_image(m)) {
-        ganrt_write_grid(out, m, s, n, (int)ceil(sqrt((double)n)));
+        ganrt_write_grid(out, m, s, n, cols);
+    } else if (per) {
+        ganrt_write_walks(out, m, s, n, per);
     } else {
         ganrt_write_points(out, m, s, n);
     }
+}
+
+int ganrt_cmd_sample(const GanrtModel *m, const GanrtOpts *o)
+{
+    int64_t n = o->have_n ? o->n : 64;
+    const char *out = o->out ? o->out : ganrt_is_image(m) ? "samples.png" : "samples.csv";
+    float *arena = load(m, o), *s = generate(m, arena, noise_rows(m, o, n, "-n rows of the noise size"), n);
+    write_out(m, out, s, n, (int)ceil(sqrt((double)n)), 0);
     fprintf(stderr, "%s: wrote %lld samples to %s\n", ganrt_prog, (long long)n, out);
+    free(s);
+    free(arena);
+    return 0;
+}
+
+int ganrt_cmd_interpolate(const GanrtModel *m, const GanrtOpts *o)
+{
+    int64_t walks = o->have_n ? o->n : 8, per = o->steps >= 0 ? o->steps : 10, nz = m->noise_dim;
+    int slerp = m->noise_kind != GANRT_NOISE_UNIFORM && !o->lerp;
+    const char *out = o->out ? o->out : ganrt_is_image(m) ? "walk.png" : "walk.csv";
+    float *arena = load(m, o), *ends = noise_rows(m, o, 2 * walks, "two rows of the noise size per walk, its start and end");
+    float *z = ganrt_xmalloc((size_t)(walks * per * nz) * sizeof(float));
+    for (int64_t w = 0; w < walks; w++) {
+        const float *a = ends + 2 * w * nz, *b = a + nz;
+        double aa = 0, bb = 0, ab = 0;
+        for (int64_t k = 0; k < nz; k++) aa += (double)a[k] * a[k], bb += (double)b[k] * b[k], ab += (double)a[k] * b[k];
+        double cosw = aa > 0 && bb > 0 ? ab / sqrt(aa * bb) : 1, omega = acos(cosw < -1 ? -1 : cosw > 1 ? 1 : cosw);
+        for (int64_t j = 0; j < per; j++) {
+            double t = (double)j / (double)(per - 1), ca = 1 - t, cb = t;
+            if (slerp && sin(omega) > 1e-6) ca = sin((1 - t) * omega) / sin(omega), cb = sin(t * omega) / sin(omega);
+            float *zj = z + (w * per + j) * nz;
+            for (int64_t k = 0; k < nz; k++) zj[k] = j == 0 ? a[k] : j == per - 1 ? b[k] : (float)(ca * a[k] + cb * b[k]);
+        }
+    }
+    free(ends);
+    float *s = generate(m, arena, z, walks * per);
+    write_out(m, out, s, walks * per, (int)per, per);
+    fprintf(stderr, "%s: wrote %lld walks of %lld %s to %s\n", ganrt_prog, (long long)walks, (long long)per,
+            ganrt_is_image(m) ? "images" : "points", out);
     free(s);
     free(arena);
     return 0;
@@ -92,7 +147,7 @@ static int eval_images(const GanrtModel *m, const GanrtOpts *o, float *arena)
     GanrtDataset d;
     ganrt_data_open(&d, m, o->data);
     int64_t nd = n < d.count ? n : d.count;
-    float *s = generate(m, o, arena, n), *x = ganrt_xmalloc((size_t)(nd * per) * sizeof(float));
+    float *s = generate(m, arena, noise_rows(m, o, n, "-n rows of the noise size"), n), *x = ganrt_xmalloc((size_t)(nd * per) * sizeof(float));
     for (int64_t i = 0; i < nd; i++) ganrt_data_image(&d, i, x + i * per);
     double sm, ss, dm, ds;
     stats(s, n * per, &sm, &ss);
@@ -134,7 +189,7 @@ int ganrt_cmd_eval(const GanrtModel *m, const GanrtOpts *o)
     int64_t n = o->have_n ? o->n : 2500, hq = 0, count[64] = {0};
     int64_t need = (int64_t)ceil(0.008 * (double)n);
     if (need < 1) need = 1;
-    float *s = generate(m, o, arena, n);
+    float *s = generate(m, arena, noise_rows(m, o, n, "-n rows of the noise size"), n);
     for (int64_t i = 0; i < n; i++) {
         int best = 0;
         double bd = INFINITY;

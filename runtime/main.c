@@ -2,6 +2,7 @@
  *
  *   prog train  [--steps N] [--out DIR] [--seed S] [--threads T] [--data PATH] [--resume]
  *   prog sample --ckpt FILE [-n N] [-o OUT] [--seed S] [--threads T] [--noise FILE] [--no-ema]
+ *   prog interpolate --ckpt FILE [-n N] [--steps S] [-o OUT] [--seed S] [--threads T] [--noise FILE] [--lerp] [--no-ema]
  *   prog eval   --ckpt FILE [-n N] [--seed S] [--threads T] [--data PATH] [--no-ema]
  *   prog info
  *   prog bench  [--steps N] [--threads T] [--seed S] [--data PATH | --synthetic]
@@ -18,26 +19,31 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { TRAIN = 1, SAMPLE = 2, EVAL = 4, INFO = 8, BENCH = 16 };
-#define NCMDS 5
-enum { O_STEPS, O_OUT, O_SEED, O_THREADS, O_DATA, O_RESUME, O_CKPT, O_N, O_NOISE, O_NO_EMA, O_SYNTHETIC };
+enum { TRAIN = 1, SAMPLE = 2, EVAL = 4, INFO = 8, BENCH = 16, INTERP = 32 };
+#define NCMDS 6
+enum { O_STEPS, O_OUT, O_SEED, O_THREADS, O_DATA, O_RESUME, O_CKPT, O_N, O_NOISE, O_NO_EMA, O_SYNTHETIC, O_LERP };
 static const struct {
     const char *lng, *shrt, *arg, *help;
     int cmds;
 } opts[] = {
-    [O_STEPS] = {"--steps", NULL, "N", "train until step N (default: the program's steps); bench: steps timed (30)", TRAIN | BENCH},
-    [O_OUT] = {"--out", "-o", "DIR", "run directory (default runs/<name>); for sample: output file", TRAIN | SAMPLE},
-    [O_SEED] = {"--seed", NULL, "S", "random seed (default 0)", TRAIN | SAMPLE | EVAL | BENCH},
-    [O_THREADS] = {"--threads", NULL, "T", "worker threads (default: all CPUs)", TRAIN | SAMPLE | EVAL | BENCH},
+    [O_STEPS] = {"--steps", NULL, "N",
+                 "train until step N (default: the program's steps); bench: steps timed (30); interpolate: images per walk, ends included (10)",
+                 TRAIN | BENCH | INTERP},
+    [O_OUT] = {"--out", "-o", "DIR", "run directory (default runs/<name>); for sample and interpolate: output file", TRAIN | SAMPLE | INTERP},
+    [O_SEED] = {"--seed", NULL, "S", "random seed (default 0)", TRAIN | SAMPLE | EVAL | BENCH | INTERP},
+    [O_THREADS] = {"--threads", NULL, "T", "worker threads (default: all CPUs)", TRAIN | SAMPLE | EVAL | BENCH | INTERP},
     [O_DATA] = {"--data", NULL, "PATH", "IDX image file instead of the program's", TRAIN | EVAL | BENCH},
     [O_RESUME] = {"--resume", NULL, NULL, "continue from DIR/last.ckpt", TRAIN},
-    [O_CKPT] = {"--ckpt", NULL, "FILE", "checkpoint to load", SAMPLE | EVAL},
-    [O_N] = {"--num", "-n", "N", "number of samples (sample: 64; eval: 2500, images 1000)", SAMPLE | EVAL},
-    [O_NOISE] = {"--noise", NULL, "FILE", "noise rows to use: raw little-endian float32, N x noise size", SAMPLE},
-    [O_NO_EMA] = {"--no-ema", NULL, NULL, "use G's trained weights, not their moving average (`ema G ...`)", SAMPLE | EVAL},
+    [O_CKPT] = {"--ckpt", NULL, "FILE", "checkpoint to load", SAMPLE | EVAL | INTERP},
+    [O_N] = {"--num", "-n", "N", "number of samples (sample: 64; eval: 2500, images 1000); interpolate: walks (8)", SAMPLE | EVAL | INTERP},
+    [O_NOISE] = {"--noise", NULL, "FILE",
+                 "noise rows to use: raw little-endian float32, N x noise size (interpolate: 2N rows, each walk's start and end)",
+                 SAMPLE | INTERP},
+    [O_NO_EMA] = {"--no-ema", NULL, NULL, "use G's trained weights, not their moving average (`ema G ...`)", SAMPLE | EVAL | INTERP},
     [O_SYNTHETIC] = {"--synthetic", NULL, NULL,
                      "one fixed batch of uniform noise in [-1, 1] as the real data (as bench/torch_ref.py does), no data set loaded",
                      BENCH},
+    [O_LERP] = {"--lerp", NULL, NULL, "walk in straight lines (default for normal noise: along great circles, slerp)", INTERP},
 };
 #define NOPTS (int)(sizeof opts / sizeof opts[0])
 static const struct {
@@ -49,13 +55,14 @@ static const struct {
     {"eval", "measure a checkpoint's generator (mode coverage on toy data)", EVAL},
     {"info", "describe the model: shapes, tensors, parameters, memory, FLOPs", INFO},
     {"bench", "time training steps (median ms/step), writing nothing", BENCH},
+    {"interpolate", "walk G's noise from one sample to another: a row of images per walk", INTERP},
 };
 
 static void usage(FILE *f, int cmd)
 {
     if (!cmd) {
         fprintf(f, "usage: %s COMMAND [OPTIONS]\n\ncommands:\n", ganrt_prog);
-        for (int i = 0; i < NCMDS; i++) fprintf(f, "  %-7s %s\n", cmds[i].name, cmds[i].help);
+        for (int i = 0; i < NCMDS; i++) fprintf(f, "  %-11s %s\n", cmds[i].name, cmds[i].help);
         fprintf(f, "\nRun '%s COMMAND --help' for the options of a command.\n", ganrt_prog);
         return;
     }
@@ -129,9 +136,15 @@ static void parse(int cmd, int argc, char **argv, GanrtOpts *o)
         case O_NOISE: o->noise = v; break;
         case O_NO_EMA: o->no_ema = 1; break;
         case O_SYNTHETIC: o->synthetic = 1; break;
+        case O_LERP: o->lerp = 1; break;
         }
     }
-    if ((cmd & (SAMPLE | EVAL)) && !o->ckpt) bad_usage(cmd, "%s needs --ckpt FILE", cmd == SAMPLE ? "sample" : "eval");
+    if ((cmd & (SAMPLE | EVAL | INTERP)) && !o->ckpt)
+        bad_usage(cmd, "%s needs --ckpt FILE", cmd == SAMPLE ? "sample" : cmd == EVAL ? "eval" : "interpolate");
+    if (cmd == INTERP && o->steps >= 0 && (o->steps < 2 || o->steps > 10000))
+        bad_usage(cmd, "%s", "interpolate: --steps needs 2 to 10000 images per walk");
+    if (cmd == INTERP && o->have_n && o->n * (o->steps >= 0 ? o->steps : 10) > 1000000)
+        bad_usage(cmd, "%s", "interpolate: at most 1000000 images (-n walks times --steps)");
     if (o->out && !*o->out) bad_usage(cmd, "%s", "empty --out");
 }
 
@@ -159,6 +172,7 @@ int main(int argc, char **argv)
     case SAMPLE: return ganrt_cmd_sample(m, &o);
     case EVAL: return ganrt_cmd_eval(m, &o);
     case BENCH: return ganrt_cmd_bench(m, &o);
+    case INTERP: return ganrt_cmd_interpolate(m, &o);
     default: return ganrt_cmd_info(m, &o);
     }
 }

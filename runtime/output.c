@@ -7,7 +7,8 @@
  * row, 2 px black padding around and between, 3-channel PNG when C == 3,
  * otherwise grayscale from channel 0, pixel = round((v + 1) * 127.5)
  * clamped to 0..255.  Vectors go to CSV with a header ("x,y" for 2-D,
- * else x0,x1,...) and one sample per line.  Both write PATH.tmp and rename
+ * else x0,x1,...) and one sample per line (walks: two more columns first,
+ * the walk and t, its position from 0 to 1).  Both write PATH.tmp and rename
  * it over PATH, so a failed write (a full disk) leaves an existing PATH as
  * it was.
  */
@@ -79,23 +80,37 @@ void ganrt_write_grid(const char *path, const GanrtModel *m, const float *imgs, 
     free(px);
 }
 
-void ganrt_write_points(const char *path, const GanrtModel *m, const float *pts, int64_t count)
+/* The CSV of ganrt_write_points, or with per > 0 of ganrt_write_walks. */
+static void write_csv(const char *path, const GanrtModel *m, const float *pts, int64_t count, int64_t per)
 {
     int64_t d = ganrt_sample_floats(m);
     char *tmp = tmp_name(path);
     FILE *f = fopen(tmp ? tmp : path, "w");
     if (!f) ganrt_die("%s: cannot write: %s", path, strerror(errno));
+    if (per) fprintf(f, "walk,t,");
     for (int64_t k = 0; k < d; k++)
         if (d == 2) fprintf(f, k ? ",y" : "x");
         else fprintf(f, "%sx%lld", k ? "," : "", (long long)k);
     fputc('\n', f);
-    for (int64_t i = 0; i < count; i++)
+    for (int64_t i = 0; i < count; i++) {
+        if (per) fprintf(f, "%lld,%.6g,", (long long)(i / per), per > 1 ? (double)(i % per) / (double)(per - 1) : 0.0);
         for (int64_t k = 0; k < d; k++)
             fprintf(f, "%.6g%c", pts[i * d + k], k + 1 < d ? ',' : '\n');
+    }
     if (ferror(f) | fclose(f) || (tmp && rename(tmp, path))) {
         int err = errno;
         if (tmp) remove(tmp);
         ganrt_die("%s: cannot write: %s", path, strerror(err));
     }
     free(tmp);
+}
+
+void ganrt_write_points(const char *path, const GanrtModel *m, const float *pts, int64_t count)
+{
+    write_csv(path, m, pts, count, 0);
+}
+
+void ganrt_write_walks(const char *path, const GanrtModel *m, const float *pts, int64_t count, int64_t per)
+{
+    write_csv(path, m, pts, count, per);
 }

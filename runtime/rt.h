@@ -119,17 +119,20 @@ void ganrt_generate(const GanrtModel *m, float *arena, const float *z, int64_t r
 void ganrt_write_grid(const char *path, const GanrtModel *m, const float *imgs, int64_t count,
                       int cols);
 void ganrt_write_points(const char *path, const GanrtModel *m, const float *pts, int64_t count);
+/* count points in walks of `per` points: columns walk,t,x,y (t from 0 to 1) */
+void ganrt_write_walks(const char *path, const GanrtModel *m, const float *pts, int64_t count, int64_t per);
 int ganrt_is_image(const GanrtModel *m);
 
 /* commands (train.c, cmds.c); argv[0] is the command name. */
 typedef struct GanrtOpts {
     int64_t steps, n;
     uint64_t seed;
-    int have_seed, have_n, threads, resume, no_ema, synthetic;
+    int have_seed, have_n, threads, resume, no_ema, synthetic, lerp;
     const char *out, *data, *ckpt, *noise;
 } GanrtOpts;
 int ganrt_cmd_train(const GanrtModel *m, const GanrtOpts *o);
 int ganrt_cmd_sample(const GanrtModel *m, const GanrtOpts *o);
+int ganrt_cmd_interpolate(const GanrtModel *m, const GanrtOpts *o);
 int ganrt_cmd_eval(const GanrtModel *m, const GanrtOpts *o);
 int ganrt_cmd_info(const GanrtModel *m, const GanrtOpts *o);
 int ganrt_cmd_bench(const GanrtModel *m, const GanrtOpts *o);

@@ -79,6 +79,17 @@ if [ "$(wc -l <"$t/ema.csv")" = "$(wc -l <"$t/raw.csv")" ] && [ -s "$t/ema.csv" 
 else
     nok ring/ema-samples-differ-from-raw
 fi
+# interpolate on 2-D points: a CSV of walks (walk,t,x,y), t from 0 to 1,
+# whose ends are the points `sample` draws with the same seed
+"$t/ring" interpolate --ckpt "$t/run/last.ckpt" -n 3 --steps 5 --seed 4 -o "$t/walk.csv" 2>/dev/null
+"$t/ring" sample --ckpt "$t/run/last.ckpt" -n 6 --seed 4 -o "$t/ends.csv" 2>/dev/null
+if [ "$(head -1 "$t/walk.csv")" = "walk,t,x,y" ] && [ "$(wc -l <"$t/walk.csv")" = 16 ] &&
+   [ "$(awk -F, 'NR>1 && ($2 == 0 || $2 == 1) {print $3","$4}' "$t/walk.csv")" = "$(tail -n +2 "$t/ends.csv")" ] &&
+   [ "$(awk -F, 'NR>1 {print $1":"$2}' "$t/walk.csv" | tr '\n' ' ')" = "0:0 0:0.25 0:0.5 0:0.75 0:1 1:0 1:0.25 1:0.5 1:0.75 1:1 2:0 2:0.25 2:0.5 2:0.75 2:1 " ]; then
+    ok ring/interpolate-csv
+else
+    nok ring/interpolate-csv "$(head -5 "$t/walk.csv"; head -3 "$t/ends.csv")"
+fi
 
 # the MLP GAN on Fashion-MNIST, briefly
 if build/ganc examples/mlp.gan -o "$t/mlp" $GANC_FLAGS 2>"$t/err"; then ok mlp/compile; else nok mlp/compile "$(cat "$t/err")"; exit 0; fi
@@ -106,6 +117,48 @@ else
     nok "dcgan/learns (pixel mean rmse $m0 -> $m1, pixel std rmse $s0 -> $s1)" "$(tail -3 "$t/dcgan.log"; cat "$t/e1")"
 fi
 if "$t/dcgan" sample --ckpt "$t/d/last.ckpt" -n 16 -o "$t/d.png" 2>/dev/null && [ -s "$t/d.png" ]; then ok dcgan/sample; else nok dcgan/sample; fi
+
+# interpolate: walk i runs from sample 2i to sample 2i+1 of the same seed
+# (the images at its ends are those samples: to float rounding, as a
+# deconvolution's product may add a pixel's terms in another order at
+# another place in the batch), in steps much smaller than the whole way (the
+# biggest change between neighbours under half the change from end to end);
+# slerp and --lerp share the ends, not the middle; a PNG grid with a walk per
+# row; --noise of the wrong size is an error that names the size it needs.
+img=3136   # bytes of a 1x28x28 float32 image
+"$t/dcgan" interpolate --ckpt "$t/d/last.ckpt" -n 2 --steps 8 --seed 3 -o "$t/w.f32" 2>/dev/null
+"$t/dcgan" interpolate --ckpt "$t/d/last.ckpt" -n 2 --steps 8 --seed 3 --lerp -o "$t/wl.f32" 2>/dev/null
+"$t/dcgan" sample --ckpt "$t/d/last.ckpt" -n 4 --seed 3 -o "$t/e.f32" 2>/dev/null
+same() {   # FILE1 IMAGE1 FILE2 IMAGE2: the two images agree to 1e-5
+    od -An -v -f -w4 -j $(($2 * img)) -N $img "$1" >"$t/i1" && od -An -v -f -w4 -j $(($4 * img)) -N $img "$3" >"$t/i2" &&
+        [ "$(wc -l <"$t/i1")" = 784 ] && [ "$(wc -l <"$t/i2")" = 784 ] &&
+        paste "$t/i1" "$t/i2" | awk '{ d = $1 - $2; if (d < 0) d = -d; if (d > 1e-5) bad = 1 } END { exit bad }'
+}
+if [ "$(wc -c <"$t/w.f32")" = $((16 * img)) ] && same "$t/w.f32" 0 "$t/e.f32" 0 && same "$t/w.f32" 7 "$t/e.f32" 1 &&
+   same "$t/w.f32" 8 "$t/e.f32" 2 && same "$t/w.f32" 15 "$t/e.f32" 3 && ! same "$t/w.f32" 3 "$t/e.f32" 0 &&
+   same "$t/wl.f32" 0 "$t/e.f32" 0 && same "$t/wl.f32" 15 "$t/e.f32" 3 && ! same "$t/w.f32" 3 "$t/wl.f32" 3; then
+    ok dcgan/interpolate-ends
+else
+    nok dcgan/interpolate-ends "$(ls -l "$t"/*.f32)"
+fi
+steps=$(od -An -v -f -w4 "$t/w.f32" | awk -v n=784 '
+    { v[int((NR - 1) / n), (NR - 1) % n] = $1 }
+    function d(a, b,   s, k) { s = 0; for (k = 0; k < n; k++) s += (v[a, k] - v[b, k]) ^ 2; return sqrt(s) }
+    END { for (w = 0; w < 2; w++) { m = 0; for (j = 0; j < 7; j++) if (d(8 * w + j, 8 * w + j + 1) > m) m = d(8 * w + j, 8 * w + j + 1)
+                                    printf "%.3g/%.3g ", m, d(8 * w, 8 * w + 7); if (!(m < 0.5 * d(8 * w, 8 * w + 7))) bad = 1 }
+          exit bad }') && ok "dcgan/interpolate-smooth (largest step / whole way: $steps)" || nok "dcgan/interpolate-smooth ($steps)"
+if "$t/dcgan" interpolate --ckpt "$t/d/last.ckpt" -n 3 --steps 5 -o "$t/w.png" 2>/dev/null && [ -s "$t/w.png" ]; then
+    ok dcgan/interpolate-png
+else
+    nok dcgan/interpolate-png
+fi
+head -c 800 "$t/e.f32" >"$t/short.f32"
+if ! "$t/dcgan" interpolate --ckpt "$t/d/last.ckpt" -n 2 --noise "$t/short.f32" -o "$t/x.png" 2>"$t/err" &&
+   grep -q 'needs exactly 4 x 100 float32 values' "$t/err" && [ ! -e "$t/x.png" ]; then
+    ok dcgan/interpolate-noise-size
+else
+    nok dcgan/interpolate-noise-size "$(cat "$t/err")"
+fi
 
 # Every parallel kernel call of whole training steps computes each item on
 # its own: with GANRT_CHECK_CHUNKS=1 the runtime runs each call's chunks as
