@@ -217,6 +217,7 @@ echo x >"$t/afile"
 expect "out/--out is a file" "$t/afile/samples" "cannot create directory: Not a directory" $R train --out "$t/afile" --steps 2
 expect "out/sample -o /dev/full" "/dev/full" "cannot write: No space left on device" $R sample --ckpt "$G" -o /dev/full
 expect "out/sample -o into a missing directory" "$t/no/s.csv" "cannot write" $R sample --ckpt "$G" -o "$t/no/s.csv"
+expect "out/interpolate -o /dev/full" "/dev/full" "cannot write: No space left on device" $R interpolate --ckpt "$G" -o /dev/full
 
 ro=$t/ro full=$t/full; mkdir -p "$ro" "$full"
 if mount -t tmpfs -o size=6m tmpfs "$full" 2>/dev/null; then

@@ -43,6 +43,8 @@ expect_error "unknown command" "unknown command" $F frobnicate
 expect_error "unknown option" "unknown option" $F train --bogus
 expect_error "bad number" "--steps" $F train --steps 12x
 expect_error "sample needs --ckpt" "--ckpt" $F sample
+expect_error "interpolate needs --ckpt" "--ckpt" $F interpolate
+expect_error "interpolate needs two images per walk" "2 to 10000 images per walk" $F interpolate --ckpt x --steps 1
 check "info" sh -c "$F info | grep -q '^params_G 6$' && $F info | grep -q '^tensor adam_v.D.0.bias moment2 \[1\] 1$'"
 
 # --- training ---
@@ -66,6 +68,8 @@ for k, v in h.items():
 assert end == len(b) - 8 - n and len(h) == 12'
 fi
 check "sample writes CSV" sh -c "$F sample --ckpt run/last.ckpt -n 10 -o s.csv 2>/dev/null && test \$(wc -l <s.csv) -eq 11"
+check "interpolate writes a CSV of walks" sh -c \
+    "$F interpolate --ckpt run/last.ckpt -n 3 --steps 4 -o w.csv 2>/dev/null && test \$(wc -l <w.csv) -eq 13 && head -1 w.csv | grep -q '^walk,t,'"
 check "sample is reproducible per seed" sh -c \
     "$F sample --ckpt run/last.ckpt -n 10 -o s2.csv 2>/dev/null && cmp -s s.csv s2.csv &&
      $F sample --ckpt run/last.ckpt -n 10 -o s3.csv --seed 5 2>/dev/null && ! cmp -s s.csv s3.csv"
