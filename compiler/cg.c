@@ -1657,9 +1657,10 @@ static LLVMValueRef emit_matmul(Cg *c, const Kernel *k, int64_t *items, int64_t 
     const Node *nd = &g->n[id], *im = gathered_b(c, nd);
     /* a·bᵀ (see simplify_lower): in panels gathered from b's rows (bt) when
      * a has MM_BT_ROWS rows or more and bᵀ a panel's columns, else as dot
-     * products along k.  The gathers cost about what the panel's products
-     * do at 128 rows (a linear layer's forward pass at batch 128: the same
-     * time; at 256, 14% less, at 512 25% less; at 64, more). */
+     * products along k.  Where the gathers pay off (an MLP GAN of 2048-wide
+     * layers, whose forward passes are such products, one thread: at batch
+     * 128 the same time per step, at 256 14% less, at 512 25% less, at 64
+     * more). */
     int bt = nd->i[1] && !im;
     if (bt && (nd->shape.d[0] < MM_BT_ROWS || nd->shape.d[1] < 2 * c->vw || folded_swap(c, nd->in[1]) >= 0))
         return emit_matmul_nt(c, k, items, grain);
@@ -1669,7 +1670,7 @@ static LLVMValueRef emit_matmul(Cg *c, const Kernel *k, int64_t *items, int64_t 
     int64_t nnb = (N + nr - 1) / nr, nmb = (M + c->mr - 1) / c->mr, tiles_mc = MM_MC / c->mr;
     int64_t nmc = (nmb + tiles_mc - 1) / tiles_mc, nkb = (K + MM_KC - 1) / MM_KC;
     Mat mb = mat_operand(c, nd->in[1]), ma = mat_operand(c, nd->in[0]);
-    if (bt) {   /* element (k, n) of bᵀ at n*K + k: lanes n*K (bt_cols), rows k */
+    if (bt) {   /* element (k, n) of bᵀ at n*K + k: a row k of the panel gathers lanes n*K (bcols) plus k */
         ir_assert(N * K < INT32_MAX);
         mb = (Mat){c->s->off[nd->in[1]], K, N, 1};
     }
