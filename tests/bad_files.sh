@@ -185,6 +185,15 @@ open(sys.argv[1], "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(
 png "$im/good/a.png" 4 4 && png "$im/good/b.png" 7 5 && cp "$im/good/a.png" "$im/mixed/"
 head -c 200 /dev/urandom >"$im/junk/noise.png"
 head -c 40 "$im/good/b.png" >"$im/mixed/truncated.png"
+# a 4x4 PNG whose image data inflates to 64 MB (a "zip bomb", 65 KB), and
+# one whose second data chunk claims 1.2 GB (the file has 8 bytes of it):
+# stb_image would allocate what they claim before finding out
+python3 -c 'import struct, sys, zlib
+chunk = lambda t, d: struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+head = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 4, 8, 0, 0, 0, 0))
+open(sys.argv[1], "wb").write(head + chunk(b"IDAT", zlib.compress(bytes(64 << 20), 9)) + chunk(b"IEND", b""))
+open(sys.argv[2], "wb").write(head + chunk(b"IDAT", zlib.compress(bytes(20))) + struct.pack(">I", 1229258792) + b"IDAT" + bytes(8))' \
+    "$im/mixed/bomb.png" "$im/mixed/long-chunk.png"
 cat >"$t/folder.gan" <<GAN
 data   x ~ images("$im/good/", size=4, channels=1)
 noise  z ~ normal(4)
@@ -207,6 +216,12 @@ if build/ganc "$t/folder.gan" -o "$t/folder" $GANC_FLAGS 2>"$t/err" && "$t/folde
         ok "images: a truncated file is skipped, named"
     else
         nok "images: a truncated file is skipped, named" "$(cat "$t/err")"
+    fi
+    if grep -qF "$im/mixed/bomb.png: skipped: its compressed image data inflates to more than its size needs" "$t/err" &&
+       grep -qF "$im/mixed/long-chunk.png: skipped: a chunk runs past the end of the file" "$t/err"; then
+        ok "images: a PNG claiming more memory than its size needs is skipped, named"
+    else
+        nok "images: a PNG claiming more memory than its size needs is skipped, named" "$(cat "$t/err")"
     fi
 else
     nok "images: folder model" "$(cat "$t/err")"
