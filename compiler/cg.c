@@ -1746,13 +1746,14 @@ static LLVMValueRef emit_matmul(Cg *c, const Kernel *k, int64_t *items, int64_t 
  * panels per thread with two threads (a thread's share of the items times
  * an item's panels, the last panel of an item padded), among splits into at
  * least 8 items when there can be (a thread the OS deschedules leaves the
- * others items to take); of equal ones, the fewest items. */
+ * others items to take); of equal ones, the smallest groups (the planes an
+ * item zeroes and then sums into stay few). */
 static int64_t batch_group(int64_t B, int64_t YX, int64_t ncb, int nr)
 {
     int64_t best = B, best_cost = INT64_MAX, want = 8 < B * ncb ? 8 : B * ncb;
-    for (int64_t bg = B; bg >= 1; bg--) {
+    for (int64_t bg = 1; bg <= B; bg++) {
         int64_t items = (B + bg - 1) / bg * ncb;
-        if (items < want) continue;
+        if (items < want) break;
         int64_t cost = (items + 1) / 2 * ((bg * YX + nr - 1) / nr);
         if (cost < best_cost) best = bg, best_cost = cost;
     }
