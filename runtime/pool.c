@@ -3,7 +3,7 @@
  * T threads in all: the caller plus T-1 persistent workers created once by
  * ganrt_pool_init() (T = --threads, default the CPUs this process may run
  * on).  ganrt_parallel(k, arena, n, grain) splits [0, n) into chunks whose
- * boundaries are multiples of grain (about 4 per thread) and every thread,
+ * boundaries are multiples of grain (about CHUNKS per thread) and every thread,
  * the caller included, claims chunks from a shared counter until none is
  * left; the call returns when all chunks are done.  Kernels compute each
  * item on its own, so results never depend on who ran which chunk; and a
@@ -27,6 +27,11 @@
 #define SPIN_PAUSE 4000     /* idle worker: busy-wait iterations, then */
 #define SPIN_YIELD 200      /* sched_yield() calls, then sleep */
 #define SPIN_CALLER 2000    /* caller waiting for workers: busy-wait, then yield */
+/* Chunks per thread of a parallel call: with 16 rather than 4, the thread
+ * that finishes first waits for a smaller last chunk (time spent waiting in
+ * a training step: dcgan28 5.1% -> 3.0%, dcgan64 3.1% -> 1.2%, mlp 6.9% ->
+ * 4.4% of the samples of `perf record`; 32 gained nothing more). */
+#define CHUNKS 16
 
 static struct {
     int nthreads, spin_pause;
@@ -191,7 +196,7 @@ void ganrt_parallel(GanrtKernel k, float *arena, int64_t n, int64_t grain)
         k(arena, 0, n);
         return;
     }
-    int64_t units = (n + grain - 1) / grain, per = (units + 4 * t - 1) / (4 * t);
+    int64_t units = (n + grain - 1) / grain, per = (units + CHUNKS * t - 1) / (CHUNKS * t);
     if (C.floats) {
         check_chunks(k, arena, n, per * grain);
         return;
