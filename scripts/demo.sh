@@ -11,3 +11,4 @@ echo "demo: training 1,500 steps (progress below; Ctrl-C saves a checkpoint and 
 build/dcgan train --out runs/dcgan --steps 1500 "$@"
 echo "demo: sample grids are in runs/dcgan/samples/ (last: runs/dcgan/samples/last.png)"
 echo "demo: more samples: build/dcgan sample --ckpt runs/dcgan/last.ckpt -n 64 -o grid.png"
+echo "demo: walks from one sample to another: build/dcgan interpolate --ckpt runs/dcgan/last.ckpt -o walk.png"
