@@ -8,8 +8,8 @@
  * H x W with stb_image_resize when the size differs, and scales to [-1, 1]
  * in [C, H, W] order.  A file that does not decode, or whose header or
  * compressed data claims more memory than an image of its size needs, is
- * skipped with a warning naming it; a missing folder or one without a single image is an error
- * returned to the caller (nothing here exits).
+ * skipped with a warning naming it; a missing folder or one without a
+ * single image is an error returned to the caller (nothing here exits).
  */
 #include "rt.h"
 #include <dirent.h>
