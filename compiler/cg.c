@@ -1670,10 +1670,9 @@ static LLVMValueRef emit_matmul(Cg *c, const Kernel *k, int64_t *items, int64_t 
     int64_t nnb = (N + nr - 1) / nr, nmb = (M + c->mr - 1) / c->mr, tiles_mc = MM_MC / c->mr;
     int64_t nmc = (nmb + tiles_mc - 1) / tiles_mc, nkb = (K + MM_KC - 1) / MM_KC;
     Mat mb = mat_operand(c, nd->in[1]), ma = mat_operand(c, nd->in[0]);
-    if (bt) {   /* element (k, n) of bᵀ at n*K + k: a row k of the panel gathers lanes n*K (bcols) plus k */
-        ir_assert(N * K < INT32_MAX);
-        mb = (Mat){c->s->off[nd->in[1]], K, N, 1};
-    }
+    /* bᵀ's element (k, n) is at n*K + k: a Mat of K rows whose images are
+     * single columns (P = 1), so mat_cols() gathers a panel row's lanes */
+    if (bt) mb = (Mat){c->s->off[nd->in[1]], K, N, 1};
     TileDst dst = {.m = mat_result(c, id, sw)};
     LLVMValueRef lo, hi, epi = product_epilogue(c, k, dst.m, sw >= 0, NULL);
     kernel_begin(c, sw >= 0 ? "matmul_swap01" : im ? "matmul_im2col" : "matmul", &lo, &hi);
@@ -1708,7 +1707,6 @@ static LLVMValueRef emit_matmul(Cg *c, const Kernel *k, int64_t *items, int64_t 
         LLVMValueRef j0 = LLVMBuildAdd(c->b, n0, ci(c, v * c->vw), "");
         if (N % (nv * c->vw)) cmask[v] = below_mask(c, j0, ci(c, N));
         if (im) cols[v] = gather_cols(c, nd, im, j0);
-        else if (bt) bcols[v] = (MatCols){NULL, NULL, LLVMBuildMul(c->b, lane_indices(c, j0), kconst(c, LLVMVectorType(c->i32, (unsigned)c->vw), K), "btl")};
         else bcols[v] = mat_cols(c, mb, j0);
         dst.cols[v] = mat_cols(c, dst.m, j0);
     }

@@ -84,10 +84,8 @@ static void write_out(const GanrtModel *m, const char *out, const float *s, int6
         if (!f || fwrite(s, sizeof *s, cnt, f) != cnt || fclose(f)) ganrt_die("%s: cannot write: %s", out, strerror(errno));
     } else if (ganrt_is_image(m)) {
         ganrt_write_grid(out, m, s, n, cols);
-    } else if (per) {
-        ganrt_write_walks(out, m, s, n, per);
     } else {
-        ganrt_write_points(out, m, s, n);
+        ganrt_write_points(out, m, s, n, per);
     }
 }
 

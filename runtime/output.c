@@ -80,8 +80,7 @@ void ganrt_write_grid(const char *path, const GanrtModel *m, const float *imgs, 
     free(px);
 }
 
-/* The CSV of ganrt_write_points, or with per > 0 of ganrt_write_walks. */
-static void write_csv(const char *path, const GanrtModel *m, const float *pts, int64_t count, int64_t per)
+void ganrt_write_points(const char *path, const GanrtModel *m, const float *pts, int64_t count, int64_t per)
 {
     int64_t d = ganrt_sample_floats(m);
     char *tmp = tmp_name(path);
@@ -103,14 +102,4 @@ static void write_csv(const char *path, const GanrtModel *m, const float *pts, i
         ganrt_die("%s: cannot write: %s", path, strerror(err));
     }
     free(tmp);
-}
-
-void ganrt_write_points(const char *path, const GanrtModel *m, const float *pts, int64_t count)
-{
-    write_csv(path, m, pts, count, 0);
-}
-
-void ganrt_write_walks(const char *path, const GanrtModel *m, const float *pts, int64_t count, int64_t per)
-{
-    write_csv(path, m, pts, count, per);
 }

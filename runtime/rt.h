@@ -118,9 +118,9 @@ int ganrt_ckpt_read(const GanrtModel *m, float *arena, GanrtState *st, const cha
 void ganrt_generate(const GanrtModel *m, float *arena, const float *z, int64_t rows, float *out);
 void ganrt_write_grid(const char *path, const GanrtModel *m, const float *imgs, int64_t count,
                       int cols);
-void ganrt_write_points(const char *path, const GanrtModel *m, const float *pts, int64_t count);
-/* count points in walks of `per` points: columns walk,t,x,y (t from 0 to 1) */
-void ganrt_write_walks(const char *path, const GanrtModel *m, const float *pts, int64_t count, int64_t per);
+/* per > 0: the points are walks of `per` points, with two more columns first,
+ * walk and t (from 0 to 1) */
+void ganrt_write_points(const char *path, const GanrtModel *m, const float *pts, int64_t count, int64_t per);
 int ganrt_is_image(const GanrtModel *m);
 
 /* commands (train.c, cmds.c); argv[0] is the command name. */

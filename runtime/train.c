@@ -165,7 +165,7 @@ static void write_samples(Run *r)
                       ganrt_is_image(m) ? "png" : "csv");
         char *path = ganrt_path(r->dir, name);
         if (ganrt_is_image(m)) ganrt_write_grid(path, m, r->fixed_out, r->n_fixed, 8);
-        else ganrt_write_points(path, m, r->fixed_out, r->n_fixed);
+        else ganrt_write_points(path, m, r->fixed_out, r->n_fixed, 0);
         free(path);
     }
     r->last_sample = r->st.step;
