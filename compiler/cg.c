@@ -2094,6 +2094,216 @@ static LLVMValueRef emit_spatial(Cg *c, const Kernel *k, int64_t *items, int64_t
     return c->fn;
 }
 
+/* batch_matmul: emit_matmul's body for the first of its P products (the
+ * node seen for a moment as that MATMUL), called by the kernel once per
+ * product p that its item range touches, with the offsets of a, b and the
+ * result advanced by p products.  Items are (p, an item of one product). */
+static LLVMValueRef emit_bmatmul(Cg *c, const Kernel *k, int64_t *items, int64_t *grain)
+{
+    Graph *g = (Graph *)c->s->g;
+    int id = k->node, in[2] = {g->n[id].in[0], g->n[id].in[1]};
+    ir_assert(in[0] != in[1] && g->n[id].shape.rank == 3);
+    Node save = g->n[id];
+    Shape sv[2] = {g->n[in[0]].shape, g->n[in[1]].shape}, *sh[3] = {&g->n[in[0]].shape, &g->n[in[1]].shape, &g->n[id].shape};
+    int64_t P = save.shape.d[0], off[3] = {c->s->off[in[0]], c->s->off[in[1]], c->s->off[id]}, step[3];
+    for (int q = 0; q < 3; q++) {
+        step[q] = ir_numel(*sh[q]) / P;
+        *sh[q] = ir_shape(2, sh[q]->d[1], sh[q]->d[2]);
+    }
+    g->n[id].op = OP_MATMUL;
+    LLVMValueRef kfn = emit_matmul(c, k, items, grain);
+    g->n[id] = save;
+    g->n[in[0]].shape = sv[0];
+    g->n[in[1]].shape = sv[1];
+    /* the kernel's call of the body, remade as a loop over products */
+    LLVMBasicBlockRef bb = LLVMGetEntryBasicBlock(kfn);
+    LLVMValueRef call = LLVMGetFirstInstruction(bb);
+    while (LLVMGetInstructionOpcode(call) != LLVMCall) call = LLVMGetNextInstruction(call);
+    LLVMValueRef body = LLVMGetCalledValue(call), args[3 + CG_SLOTS];
+    int shifted = 0;
+    for (int j = 0; j < 3 + CG_SLOTS; j++) args[j] = LLVMGetOperand(call, (unsigned)j);
+    LLVMDeleteBasicBlock(bb);
+    c->fn = kfn;
+    LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->cx, kfn, "entry"));
+    int64_t I = *items;
+    LLVMValueRef lo = LLVMGetParam(kfn, 1), hi = LLVMGetParam(kfn, 2);
+    Loop lp;
+    LLVMValueRef p = loop_begin(c, &lp, LLVMBuildSDiv(c->b, lo, ci(c, I), ""),
+                                LLVMBuildSDiv(c->b, LLVMBuildAdd(c->b, hi, ci(c, I - 1), ""), ci(c, I), ""), "p");
+    LLVMValueRef base = LLVMBuildMul(c->b, p, ci(c, I), "");
+    LLVMValueRef pa[3 + CG_SLOTS];
+    pa[0] = LLVMGetParam(kfn, 0);
+    pa[1] = LLVMBuildSub(c->b, imax(c, lo, base), base, "");
+    pa[2] = LLVMBuildSub(c->b, imin(c, hi, LLVMBuildAdd(c->b, base, ci(c, I), "")), base, "");
+    for (int j = 0; j < CG_SLOTS; j++) {
+        pa[3 + j] = args[3 + j];
+        for (int q = 0; q < 3; q++)
+            if (!c->slot_fn[j] && !c->slot_val[j] && c->slot[j] == off[q]) {
+                pa[3 + j] = LLVMBuildAdd(c->b, args[3 + j], LLVMBuildMul(c->b, p, ci(c, step[q]), ""), "");
+                shifted |= 1 << q;
+            }
+    }
+    ir_assert(shifted == 7);   /* every operand's offset is a parameter */
+    LLVMBuildCall2(c->b, c->kbody_t, body, pa, 3 + CG_SLOTS, "");
+    loop_end(c, &lp);
+    LLVMBuildRetVoid(c->b);
+    *items = P * I;
+    return kfn;
+}
+
+/* The sum of coef[q] * v[q] over the nonzero coefficients (v: vectors). */
+static LLVMValueRef lin(Cg *c, const LLVMValueRef *v, const double *coef, int n)
+{
+    LLVMValueRef s = NULL;
+    for (int q = 0; q < n; q++) {
+        double k = (float)coef[q];
+        if (k == 0) continue;
+        LLVMValueRef t = k == 1 || k == -1 ? v[q] : LLVMBuildFMul(c->b, v[q], vsplat(c, cf(c, k < 0 ? -k : k)), "");
+        if (!s) s = k < 0 ? LLVMBuildFNeg(c->b, t, "") : t;
+        else s = k < 0 ? LLVMBuildFSub(c->b, s, t, "") : LLVMBuildFAdd(c->b, s, t, "");
+    }
+    return s ? s : LLVMConstNull(c->vec);
+}
+
+/* Winograd transforms (ir.h Wino).  The image is [L, P, H, W]: for x and y
+ * lanes L are images and planes P channels, for weights L are output
+ * channels and P input channels.  Items are (plane, vw lanes); an item runs
+ * over its plane's polyphase components, a vector of lanes at a time.  The
+ * part of a component that its tiles cover (tiles overlap in WINO_IN) is
+ * copied once between the image, gathered or scattered pixel by pixel, and
+ * a buffer on the stack; each tile then reads or adds into the buffer, and
+ * reads or writes the transform (columns t*B + b of x's and y's transforms
+ * are consecutive images, the weights' have output channels consecutive:
+ * whole vectors).  A tile is multiplied on both sides by the constant
+ * matrix as sums of its nonzero terms.  The adjoint of WINO_IN zeroes its
+ * planes first when its components do not cover every pixel. */
+static LLVMValueRef emit_wino(Cg *c, const Kernel *k, int64_t *items, int64_t *grain)
+{
+    const Graph *g = c->s->g;
+    const Node *nd = &g->n[k->node];
+    int toimg = (nd->op == OP_WINO_OUT) != nd->cv[4];
+    int ximg = toimg ? k->node : nd->in[0], xdom = toimg ? nd->in[0] : k->node;
+    Shape img = g->n[ximg].shape;
+    Wino w = ir_wino(nd, img);
+    int64_t L = img.d[0], P = img.d[1], H = img.d[2], W = img.d[3], ss = (int64_t)w.s * w.s, T = w.ty * w.tx;
+    int64_t oi = c->s->off[ximg], od = c->s->off[xdom], N = T * L;
+    int A = w.A, n, S, Pd, comps;
+    int64_t Sxi, SP, Sc, St;   /* transform strides of xi, plane, component, tile (lanes: 1) */
+    double AT[64], G[64], BT[64], K[64];   /* K[i*A + xi]: image index i, transform index xi */
+    ir_wino_mats(w.m, w.r, AT, G, BT);
+    if (nd->op == OP_WINO_IN) {
+        n = A, S = w.s, Pd = w.p, comps = (int)ss, Sxi = P * ss * N, SP = ss * N, Sc = N, St = L;
+        for (int i = 0; i < n; i++) for (int xi = 0; xi < A; xi++) K[i * A + xi] = BT[xi * A + i];
+    } else if (nd->op == OP_WINO_OUT) {
+        n = w.m, S = 1, Pd = 0, comps = 1, Sxi = P * N, SP = N, Sc = 0, St = L;
+        for (int i = 0; i < n; i++) for (int xi = 0; xi < A; xi++) K[i * A + xi] = AT[i * A + xi];
+    } else {
+        n = w.r, S = w.s, Pd = 0, comps = (int)ss, Sxi = L * P * ss, SP = ss * L, Sc = L, St = 0;
+        for (int i = 0; i < n; i++) for (int xi = 0; xi < A; xi++) K[i * A + xi] = G[xi * w.r + i];
+    }
+    /* the component's rows and columns that its tiles cover */
+    int64_t Ry = (w.ty - 1) * w.m + n, Rx = (w.tx - 1) * w.m + n;
+    ir_assert(ir_numel(img) < INT32_MAX && ir_numel(g->n[xdom].shape) < INT32_MAX && Ry * Rx <= 65536);
+    int zero = nd->op == OP_WINO_IN && toimg && (H - 1 + Pd >= S * Ry || W - 1 + Pd >= S * Rx);
+    int64_t ngr = (L + c->vw - 1) / c->vw;
+    LLVMValueRef lo, hi;
+    kernel_begin(c, ir_ops[nd->op].name, &lo, &hi);
+    LLVMValueRef buf = LLVMBuildArrayAlloca(c->b, c->f32, ci(c, Ry * Rx * c->vw), "plane");
+    LLVMSetAlignment(buf, 64);
+    LLVMTypeRef vi = LLVMVectorType(c->i32, (unsigned)c->vw);
+    Loop lt, lc, lq, lz, lp;
+    LLVMValueRef t = loop_begin(c, &lt, lo, hi, "item");
+    LLVMValueRef pl = LLVMBuildSDiv(c->b, t, ci(c, ngr), "plane"), l0 = LLVMBuildMul(c->b, LLVMBuildSRem(c->b, t, ci(c, ngr), ""), ci(c, c->vw), "l0");
+    LLVMValueRef lanes = lane_indices(c, l0), lmask = L % c->vw ? below_mask(c, l0, ci(c, L)) : NULL, on = on_mask(c, lmask);
+    LLVMValueRef imgl = LLVMBuildMul(c->b, lanes, kconst(c, vi, P * H * W), "imgl");
+    LLVMValueRef pimg = LLVMBuildMul(c->b, pl, ci(c, H * W), "pimg");
+    if (zero) {   /* each lane's plane, H*W floats in a row, a vector at a time */
+        Loop lv;
+        LLVMValueRef l = loop_begin(c, &lz, l0, imin(c, LLVMBuildAdd(c->b, l0, ci(c, c->vw), ""), ci(c, L)), "zl");
+        LLVMValueRef row = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, l, ci(c, P * H * W), ""), pimg, "");
+        LLVMValueRef q = loop_begin(c, &lv, ci(c, 0), ci(c, (H * W + c->vw - 1) / c->vw), "zq");
+        LLVMValueRef e = LLVMBuildMul(c->b, q, ci(c, c->vw), "");
+        vstore(c, LLVMConstNull(c->vec), oi, LLVMBuildAdd(c->b, row, e, ""), (H * W) % c->vw ? below_mask(c, e, ci(c, H * W)) : NULL);
+        loop_end(c, &lv);
+        loop_end(c, &lz);
+    }
+    LLVMValueRef comp = loop_begin(c, &lc, ci(c, 0), ci(c, comps), "comp");
+    LLVMValueRef ca = LLVMBuildSDiv(c->b, comp, ci(c, w.s), "ca"), cb = LLVMBuildSRem(c->b, comp, ci(c, w.s), "cb");
+    /* pixel q = (i, j) of the covered part: image row S*i + ca - Pd, column S*j + cb - Pd */
+#define PIXEL(q, ptrs, mask) do { \
+        LLVMValueRef i_ = LLVMBuildSDiv(c->b, q, ci(c, Rx), ""), j_ = LLVMBuildSRem(c->b, q, ci(c, Rx), ""); \
+        LLVMValueRef y_ = LLVMBuildSub(c->b, LLVMBuildAdd(c->b, LLVMBuildMul(c->b, i_, ci(c, S), ""), ca, ""), ci(c, Pd), "y"); \
+        LLVMValueRef x_ = LLVMBuildSub(c->b, LLVMBuildAdd(c->b, LLVMBuildMul(c->b, j_, ci(c, S), ""), cb, ""), ci(c, Pd), "x"); \
+        LLVMValueRef in_ = LLVMBuildAnd(c->b, LLVMBuildICmp(c->b, LLVMIntULT, y_, ci(c, H), ""), LLVMBuildICmp(c->b, LLVMIntULT, x_, ci(c, W), ""), ""); \
+        LLVMValueRef at_ = LLVMBuildAdd(c->b, pimg, LLVMBuildAdd(c->b, LLVMBuildMul(c->b, y_, ci(c, W), ""), x_, ""), ""); \
+        ptrs = LLVMBuildGEP2(c->b, c->f32, at(c, oi, at_), &imgl, 1, "ip"); \
+        mask = LLVMBuildAnd(c->b, on, vsplat(c, in_), "im"); \
+    } while (0)
+#define BUFAT(q) LLVMBuildInBoundsGEP2(c->b, c->f32, buf, (LLVMValueRef[]){LLVMBuildMul(c->b, q, ci(c, c->vw), "")}, 1, "")
+    LLVMValueRef q = loop_begin(c, &lp, ci(c, 0), ci(c, Ry * Rx), "px");
+    if (!toimg) {
+        LLVMValueRef ptrs, mask;
+        PIXEL(q, ptrs, mask);
+        stack_store(c, gather(c, oi, ptrs, mask), BUFAT(q));
+    } else {
+        stack_store(c, LLVMConstNull(c->vec), BUFAT(q));
+    }
+    loop_end(c, &lp);
+    LLVMValueRef tt = loop_begin(c, &lq, ci(c, 0), ci(c, T), "tile");
+    LLVMValueRef ty = LLVMBuildSDiv(c->b, tt, ci(c, w.tx), "ty"), tx = LLVMBuildSRem(c->b, tt, ci(c, w.tx), "tx");
+    LLVMValueRef b0 = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, ty, ci(c, w.m * Rx), ""), LLVMBuildMul(c->b, tx, ci(c, w.m), ""), "b0");
+    LLVMValueRef dbase = LLVMBuildAdd(c->b, LLVMBuildAdd(c->b, LLVMBuildMul(c->b, pl, ci(c, SP), ""), LLVMBuildMul(c->b, comp, ci(c, Sc), ""), ""),
+                                      LLVMBuildAdd(c->b, LLVMBuildMul(c->b, tt, ci(c, St), ""), l0, ""), "dbase");
+    LLVMValueRef bp[64];
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++) bp[i * n + j] = BUFAT(LLVMBuildAdd(c->b, b0, ci(c, i * Rx + j), ""));
+    LLVMValueRef D[64], M1[64], Im[64], tmp[8];
+    double kc[8];
+    if (!toimg) {   /* D = Kᵀ Im K */
+        for (int e = 0; e < n * n; e++) Im[e] = stack_load(c, bp[e]);
+        for (int i = 0; i < n; i++)
+            for (int xx = 0; xx < A; xx++) {
+                for (int j = 0; j < n; j++) tmp[j] = Im[i * n + j], kc[j] = K[j * A + xx];
+                M1[i * A + xx] = lin(c, tmp, kc, n);
+            }
+        for (int xy = 0; xy < A; xy++)
+            for (int xx = 0; xx < A; xx++) {
+                for (int i = 0; i < n; i++) tmp[i] = M1[i * A + xx], kc[i] = K[i * A + xy];
+                vstore(c, lin(c, tmp, kc, n), od, LLVMBuildAdd(c->b, dbase, ci(c, (xy * A + xx) * Sxi), ""), lmask);
+            }
+    } else {   /* Im = K D Kᵀ, added into the buffer */
+        for (int xi = 0; xi < A * A; xi++) D[xi] = vload(c, od, LLVMBuildAdd(c->b, dbase, ci(c, xi * Sxi), ""), lmask);
+        for (int xy = 0; xy < A; xy++)
+            for (int j = 0; j < n; j++) {
+                for (int xx = 0; xx < A; xx++) tmp[xx] = D[xy * A + xx], kc[xx] = K[j * A + xx];
+                M1[xy * n + j] = lin(c, tmp, kc, A);
+            }
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++) {
+                for (int xy = 0; xy < A; xy++) tmp[xy] = M1[xy * n + j], kc[xy] = K[i * A + xy];
+                LLVMValueRef v = lin(c, tmp, kc, A);
+                stack_store(c, LLVMBuildFAdd(c->b, stack_load(c, bp[i * n + j]), v, ""), bp[i * n + j]);
+            }
+    }
+    loop_end(c, &lq);
+    if (toimg) {   /* the component's pixels (disjoint from the other components') */
+        Loop ls;
+        LLVMValueRef q2 = loop_begin(c, &ls, ci(c, 0), ci(c, Ry * Rx), "px");
+        LLVMValueRef ptrs, mask;
+        PIXEL(q2, ptrs, mask);
+        scatter(c, oi, stack_load(c, BUFAT(q2)), ptrs, mask);
+        loop_end(c, &ls);
+    }
+#undef PIXEL
+#undef BUFAT
+    loop_end(c, &lc);
+    loop_end(c, &lt);
+    kernel_end(c);
+    *items = P * ngr;
+    *grain = 1;
+    return c->fn;
+}
+
 static LLVMValueRef emit_copy(Cg *c, const Kernel *k, int64_t *items, int64_t *grain)
 {
     const Node *nd0 = &c->s->g->n[k->node];
@@ -2101,6 +2311,8 @@ static LLVMValueRef emit_copy(Cg *c, const Kernel *k, int64_t *items, int64_t *g
     if (nd0->op == OP_SWAP01 && c->s->folded[sched_owner(c->s->g, nd0->in[0])]) return emit_matmul(c, k, items, grain);
     if (nd0->op == OP_IM2COL || nd0->op == OP_COL2IM) return emit_im2col(c, k, items, grain);
     if (nd0->op == OP_AVGPOOL || nd0->op == OP_UPSAMPLE || nd0->op == OP_PAD) return emit_spatial(c, k, items, grain);
+    if (nd0->op == OP_BMATMUL) return emit_bmatmul(c, k, items, grain);
+    if (nd0->op == OP_WINO_IN || nd0->op == OP_WINO_OUT || nd0->op == OP_WINO_W) return emit_wino(c, k, items, grain);
     const Graph *g = c->s->g;
     const Node *nd = &g->n[k->node];
     Shape as = g->n[nd->in[0]].shape;

@@ -23,9 +23,9 @@ static void acc(Ctx *c, int node, int contrib)
     c->adj[node] = c->adj[node] < 0 ? contrib : ir_bin(c->g, OP_ADD, c->adj[node], contrib, c->g->n[node].loc);
 }
 
-static int mm(Graph *g, int a, int b, int ta, int tb, Loc l)
+static int mm(Graph *g, Op op, int a, int b, int ta, int tb, Loc l)
 {
-    int id = ir_matmul(g, a, b, ta, tb, l);
+    int id = op == OP_BMATMUL ? ir_bmatmul(g, a, b, ta, tb, l) : ir_matmul(g, a, b, ta, tb, l);
     if (id < 0) ir_die(__FILE__, __LINE__, g->err);
     return id;
 }
@@ -87,6 +87,13 @@ static void rule(Ctx *c, int y, int dy)
         ir_assert(id >= 0);
         acc(c, a, id);
         break;
+    case OP_WINO_IN: case OP_WINO_OUT: case OP_WINO_W: {   /* linear: the adjoint map */
+        int cv[5] = {nd.cv[0], nd.cv[1], nd.cv[2], nd.cv[3], !nd.cv[4]};
+        id = ir_wino_op(g, nd.op, dy, cv, g->n[a].shape, l);
+        if (id < 0) ir_die(__FILE__, __LINE__, g->err);
+        acc(c, a, id);
+        break;
+    }
     case OP_AVGPOOL: case OP_UPSAMPLE: {   /* each other's adjoint, up to k^2 */
         int k = nd.i[0], i[3] = {k, 0, 0};
         Op other = nd.op == OP_AVGPOOL ? OP_UPSAMPLE : OP_AVGPOOL;
@@ -104,10 +111,10 @@ static void rule(Ctx *c, int y, int dy)
     }
     case OP_BCAST: acc(c, a, ir_reduce(g, dy, (MapMode)nd.i[0], l)); break;
     case OP_REDUCE: acc(c, a, ir_bcast(g, dy, g->n[a].shape, (MapMode)nd.i[0], l)); break;
-    case OP_MATMUL: {
+    case OP_MATMUL: case OP_BMATMUL: {
         int ta = nd.i[0], tb = nd.i[1];
-        if (c->on[a]) acc(c, a, ta ? mm(g, b, dy, tb, 1, l) : mm(g, dy, b, 0, !tb, l));
-        if (c->on[b]) acc(c, b, tb ? mm(g, dy, a, 1, ta, l) : mm(g, a, dy, !ta, 0, l));
+        if (c->on[a]) acc(c, a, ta ? mm(g, nd.op, b, dy, tb, 1, l) : mm(g, nd.op, dy, b, 0, !tb, l));
+        if (c->on[b]) acc(c, b, tb ? mm(g, nd.op, dy, a, 1, ta, l) : mm(g, nd.op, a, dy, !ta, 0, l));
         break;
     }
     case OP_RESHAPE: acc(c, a, ir_reshape(g, dy, g->n[a].shape, l)); break;

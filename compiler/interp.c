@@ -47,6 +47,52 @@ static void split(Shape s, int axis, int64_t *outer, int64_t *inner)
     for (int k = axis + 1; k < s.rank; k++) *inner *= s.d[k];
 }
 
+/* The Winograd map of node nd as (image index, transform index, coefficient)
+ * terms: WINO_IN and WINO_W compute transform += coef * image, WINO_OUT
+ * image += coef * transform (the cropped outputs have no terms); each
+ * adjoint runs its terms the other way. */
+static void wino_run(const Node *nd, Shape img, const double *a, double *out)
+{
+    Wino w = ir_wino(nd, img);
+    int A = w.A, toimg = (nd->op == OP_WINO_OUT) != nd->cv[4];
+    double AT[64], G[64], BT[64];
+    ir_wino_mats(w.m, w.r, AT, G, BT);
+    int64_t P0 = img.d[0], P1 = img.d[1], H = img.d[2], W = img.d[3], ss = (int64_t)w.s * w.s, T = w.ty * w.tx;
+    for (int64_t b = 0; b < P0; b++)
+        for (int64_t c = 0; c < P1; c++)
+            for (int64_t comp = 0; comp < (nd->op == OP_WINO_OUT ? 1 : ss); comp++)
+                for (int64_t t = 0; t < T; t++) {
+                    int64_t ty = t / w.tx, tx = t % w.tx;
+                    int n = nd->op == OP_WINO_IN ? A : nd->op == OP_WINO_OUT ? w.m : w.r;   /* image side of a tile */
+                    for (int i = 0; i < n; i++)
+                        for (int j = 0; j < n; j++) {
+                            int64_t y, x;
+                            if (nd->op == OP_WINO_OUT) y = ty * w.m + i, x = tx * w.m + j;
+                            else if (nd->op == OP_WINO_IN) y = w.s * (ty * w.m + i) + comp / w.s - w.p, x = w.s * (tx * w.m + j) + comp % w.s - w.p;
+                            else y = w.s * i + comp / w.s, x = w.s * j + comp % w.s;
+                            if (y < 0 || y >= H || x < 0 || x >= W) continue;
+                            int64_t ii = ((b * P1 + c) * H + y) * W + x;
+                            for (int xy = 0; xy < A; xy++)
+                                for (int xx = 0; xx < A; xx++) {
+                                    int64_t xi = xy * A + xx, di;
+                                    double coef;
+                                    if (nd->op == OP_WINO_IN) {
+                                        coef = BT[xy * A + i] * BT[xx * A + j];
+                                        di = (xi * P1 * ss + c * ss + comp) * T * P0 + t * P0 + b;
+                                    } else if (nd->op == OP_WINO_OUT) {
+                                        coef = AT[i * A + xy] * AT[j * A + xx];
+                                        di = (xi * P1 + c) * T * P0 + t * P0 + b;
+                                    } else {
+                                        coef = G[xy * w.r + i] * G[xx * w.r + j];
+                                        di = (xi * P1 * ss + c * ss + comp) * P0 + b;
+                                    }
+                                    if (toimg) out[ii] += coef * a[di];
+                                    else out[di] += coef * a[ii];
+                                }
+                        }
+                }
+}
+
 void interp_run(const Graph *g, double **v)
 {
     for (int id = 0; id < g->len; id++) {
@@ -73,16 +119,20 @@ void interp_run(const Graph *g, double **v)
         case K_REDUCE:
             for (int64_t e = 0; e < ir_numel(as); e++) out[ir_map_index(as, (MapMode)nd->i[0], e)] += a[e];
             break;
-        case K_MATMUL: {
-            Shape bs = g->n[nd->in[1]].shape;
-            int64_t M = nd->shape.d[0], N = nd->shape.d[1], K = nd->i[0] ? as.d[0] : as.d[1];
-            for (int64_t i = 0; i < M; i++)
-                for (int64_t j = 0; j < N; j++) {
-                    double s = 0;
-                    for (int64_t k = 0; k < K; k++)
-                        s += (nd->i[0] ? a[k * M + i] : a[i * K + k]) * (nd->i[1] ? b[j * bs.d[1] + k] : b[k * N + j]);
-                    out[i * N + j] = s;
-                }
+        case K_MATMUL: {   /* MATMUL, or BMATMUL: one product per index of axis 0 */
+            int o = nd->shape.rank - 2;
+            int64_t P = o ? nd->shape.d[0] : 1, M = nd->shape.d[o], N = nd->shape.d[o + 1];
+            int64_t K = nd->i[0] ? as.d[o] : as.d[o + 1];
+            for (int64_t q = 0; q < P; q++) {
+                const double *aq = a + q * M * K, *bq = b + q * K * N;
+                for (int64_t i = 0; i < M; i++)
+                    for (int64_t j = 0; j < N; j++) {
+                        double s = 0;
+                        for (int64_t k = 0; k < K; k++)
+                            s += (nd->i[0] ? aq[k * M + i] : aq[i * K + k]) * (nd->i[1] ? bq[j * K + k] : bq[k * N + j]);
+                        out[(q * M + i) * N + j] = s;
+                    }
+            }
             break;
         }
         case K_VIEW:
@@ -113,6 +163,8 @@ void interp_run(const Graph *g, double **v)
                                         if (nd->op == OP_IM2COL) out[col] = a[px];
                                         else out[px] += a[col];
                                     }
+            } else if (nd->op == OP_WINO_IN || nd->op == OP_WINO_OUT || nd->op == OP_WINO_W) {
+                wino_run(nd, (nd->op == OP_WINO_OUT) != nd->cv[4] ? nd->shape : as, a, out);
             } else if (nd->op == OP_AVGPOOL || nd->op == OP_UPSAMPLE || nd->op == OP_PAD) {
                 int k = nd->i[0];
                 Shape os = nd->shape;

@@ -5,6 +5,7 @@
  * a valid static shape.  Shape errors are user errors (sema reports them at
  * the node's location); everything else here is an internal assertion.
  */
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,15 +131,17 @@ static int infer(Graph *g, Node *nd, Shape *out)
         }
         return 1;
     case K_MATMUL: {
-        if (a->shape.rank != 2 || b->shape.rank != 2)
-            return fail(g, "matmul needs 2-D operands, got %s and %s", ir_shape_str(a->shape, b1, sizeof b1),
-                        ir_shape_str(b->shape, b2, sizeof b2));
-        int64_t m = nd->i[0] ? a->shape.d[1] : a->shape.d[0], ka = nd->i[0] ? a->shape.d[0] : a->shape.d[1];
-        int64_t kb = nd->i[1] ? b->shape.d[1] : b->shape.d[0], n = nd->i[1] ? b->shape.d[0] : b->shape.d[1];
+        int r = nd->op == OP_BMATMUL ? 3 : 2, o = r - 2;
+        if (a->shape.rank != r || b->shape.rank != r || (r == 3 && a->shape.d[0] != b->shape.d[0]))
+            return fail(g, "%s needs %s operands, got %s and %s", ir_ops[nd->op].name, r == 2 ? "2-D" : "[P,.,.]",
+                        ir_shape_str(a->shape, b1, sizeof b1), ir_shape_str(b->shape, b2, sizeof b2));
+        if (r == 3 && nd->i[0] && nd->i[1]) return fail(g, "batch_matmul takes one transposed operand at most");
+        int64_t m = a->shape.d[o + !!nd->i[0]], ka = a->shape.d[o + !nd->i[0]];
+        int64_t kb = b->shape.d[o + !!nd->i[1]], n = b->shape.d[o + !nd->i[1]];
         if (ka != kb)
             return fail(g, "matmul inner sizes differ: %s and %s", ir_shape_str(a->shape, b1, sizeof b1),
                         ir_shape_str(b->shape, b2, sizeof b2));
-        *out = ir_shape(2, m, n);
+        *out = r == 3 ? ir_shape(3, a->shape.d[0], m, n) : ir_shape(2, m, n);
         return 1;
     }
     case K_VIEW:
@@ -174,6 +177,28 @@ static int infer(Graph *g, Node *nd, Shape *out)
                 return fail(g, "col2im to %s needs %s columns, got %s", ir_shape_str(img, b1, sizeof b1),
                             ir_shape_str(cols, b2, sizeof b2), ir_shape_str(a->shape, b1 + 32, sizeof b1 - 32));
             *out = nd->op == OP_IM2COL ? cols : img;
+            return 1;
+        }
+        if (nd->op == OP_WINO_IN || nd->op == OP_WINO_OUT || nd->op == OP_WINO_W) {
+            const int *cv = nd->cv;
+            int adj = cv[4], toimg = (nd->op == OP_WINO_OUT) != adj;
+            Shape img = toimg ? nd->shape : a->shape, other = toimg ? a->shape : nd->shape;
+            if (img.rank != 4) return fail(g, "%s needs a 4-D image, got %s", ir_ops[nd->op].name, ir_shape_str(img, b1, sizeof b1));
+            if (cv[1] < 1 || cv[0] % cv[1] || cv[3] < 1 || cv[2] < 0 || cv[0] / cv[1] + cv[3] - 1 > 8)
+                return fail(g, "no Winograd transform for k=%d s=%d m=%d", cv[0], cv[1], cv[3]);
+            Wino w = ir_wino(nd, img);
+            if (w.Y <= 0 || w.X <= 0) return fail(g, "a %dx%d kernel (stride %d, padding %d) does not fit in %lldx%lld",
+                                                  cv[0], cv[0], cv[1], cv[2], (long long)img.d[2], (long long)img.d[3]);
+            int64_t ss = (int64_t)w.s * w.s;
+            Shape dom = nd->op == OP_WINO_IN ? ir_shape(3, (int64_t)w.A * w.A, img.d[1] * ss, w.ty * w.tx * img.d[0])
+                      : nd->op == OP_WINO_OUT ? ir_shape(3, (int64_t)w.A * w.A, img.d[1], w.ty * w.tx * img.d[0])
+                                              : ir_shape(3, (int64_t)w.A * w.A, img.d[1] * ss, img.d[0]);
+            if (nd->op == OP_WINO_W && (img.d[2] != w.k || img.d[3] != w.k))
+                return fail(g, "wino_w needs [Co,C,%d,%d] weights, got %s", w.k, w.k, ir_shape_str(img, b1, sizeof b1));
+            if (toimg && !ir_shape_eq(dom, other))   /* the image is the given result: its transform is the input */
+                return fail(g, "%s to %s needs %s, got %s", ir_ops[nd->op].name, ir_shape_str(img, b1, sizeof b1),
+                            ir_shape_str(dom, b2, sizeof b2), ir_shape_str(other, b1 + 32, sizeof b1 - 32));
+            *out = toimg ? img : dom;
             return 1;
         }
         if (nd->op == OP_AVGPOOL || nd->op == OP_UPSAMPLE || nd->op == OP_PAD) {
@@ -244,7 +269,8 @@ static int add_node(Graph *g, Op op, const int *in, int n_in, const double *f, c
 
 int ir_add(Graph *g, Op op, const int *in, int n_in, const double *f, const int *i, Loc loc)
 {
-    ir_assert(op != OP_BCAST && op != OP_RESHAPE && op != OP_SLICE && op != OP_COL2IM && op != OP_IM2COL);
+    ir_assert(op != OP_BCAST && op != OP_RESHAPE && op != OP_SLICE && op != OP_COL2IM && op != OP_IM2COL &&
+              op != OP_WINO_IN && op != OP_WINO_OUT && op != OP_WINO_W);
     return add_node(g, op, in, n_in, f, i, (Shape){0}, NULL, loc, NULL);
 }
 
@@ -342,6 +368,81 @@ int ir_matmul(Graph *g, int a, int b, int ta, int tb, Loc loc)
     return ir_add(g, OP_MATMUL, in, 2, NULL, i, loc);
 }
 
+int ir_bmatmul(Graph *g, int a, int b, int ta, int tb, Loc loc)
+{
+    int in[2] = {a, b}, i[3] = {ta, tb, 0};
+    return ir_add(g, OP_BMATMUL, in, 2, NULL, i, loc);
+}
+
+Wino ir_wino(const Node *nd, Shape img)
+{
+    const int *cv = nd->cv;
+    Wino w = {.k = cv[0], .s = cv[1], .p = cv[2], .m = cv[3]};
+    w.r = w.k / w.s;
+    w.A = w.m + w.r - 1;
+    if (nd->op == OP_WINO_OUT) w.Y = img.d[2], w.X = img.d[3];
+    else if (nd->op == OP_WINO_IN) w.Y = ir_conv_out(img.d[2], w.k, w.s, w.p, 1), w.X = ir_conv_out(img.d[3], w.k, w.s, w.p, 1);
+    else w.Y = w.X = w.m;   /* weights: one tile */
+    w.ty = (w.Y + w.m - 1) / w.m;
+    w.tx = (w.X + w.m - 1) / w.m;
+    return w;
+}
+
+/* Toom-Cook at the points 0, 1, -1, 1/2, -1/2, 2, -2 (the first A-1)
+ * and infinity.  E(n) is the A x n matrix that evaluates a polynomial of
+ * n coefficients at the points (at infinity: its leading coefficient);
+ * with C the inverse of E(A), correlation is y = E(m)ᵀ [(E(r) g) ⊙ (Cᵀ d)]:
+ * for any a, aᵀy = dᵀ(a * g), and a * g = C [(E(m) a) ⊙ (E(r) g)]. */
+static void eval_mat(int A, int n, double *E)
+{
+    static const double pts[7] = {0, 1, -1, 0.5, -0.5, 2, -2};
+    for (int j = 0; j < A; j++)
+        for (int q = 0; q < n; q++) {
+            double v = 1;
+            if (j == A - 1) v = q == n - 1;
+            else
+                for (int e = 0; e < q; e++) v *= pts[j];
+            E[j * n + q] = v;
+        }
+}
+
+void ir_wino_mats(int m, int r, double *AT, double *G, double *BT)
+{
+    int A = m + r - 1;
+    ir_assert(A >= 1 && A <= 8);
+    double E[64], I[64], Em[64];
+    eval_mat(A, A, E);
+    for (int i = 0; i < A * A; i++) I[i] = i / A == i % A;
+    for (int col = 0; col < A; col++) {   /* Gauss-Jordan, partial pivoting: I = E⁻¹ */
+        int piv = col;
+        for (int i = col + 1; i < A; i++)
+            if (fabs(E[i * A + col]) > fabs(E[piv * A + col])) piv = i;
+        for (int q = 0; q < A; q++) {
+            double t = E[col * A + q]; E[col * A + q] = E[piv * A + q]; E[piv * A + q] = t;
+            t = I[col * A + q]; I[col * A + q] = I[piv * A + q]; I[piv * A + q] = t;
+        }
+        double d = E[col * A + col];
+        ir_assert(d != 0);
+        for (int q = 0; q < A; q++) E[col * A + q] /= d, I[col * A + q] /= d;
+        for (int i = 0; i < A; i++) {
+            if (i == col || E[i * A + col] == 0) continue;
+            double f = E[i * A + col];
+            for (int q = 0; q < A; q++) E[i * A + q] -= f * E[col * A + q], I[i * A + q] -= f * I[col * A + q];
+        }
+    }
+    for (int i = 0; i < A; i++)
+        for (int j = 0; j < A; j++) BT[i * A + j] = I[j * A + i];
+    eval_mat(A, m, Em);
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < A; j++) AT[i * A + j] = Em[j * m + i];
+    eval_mat(A, r, G);
+}
+
+int ir_wino_op(Graph *g, Op op, int x, const int cv[5], Shape out, Loc loc)
+{
+    return add_node(g, op, &x, 1, NULL, NULL, out, NULL, loc, cv);
+}
+
 static const char *map_name(int m)
 {
     static const char *names[] = {"scalar", "batch", "channel", "row"};
@@ -363,7 +464,10 @@ void ir_print_node(FILE *f, const Graph *g, int id)
     case OP_LRELU: case OP_LRELU_GRAD: fprintf(f, " slope=%g", nd->f[0]); break;
     case OP_DROPMASK: fprintf(f, " p=%g", nd->f[0]); break;
     case OP_BCAST: case OP_REDUCE: fprintf(f, " map=%s", map_name(nd->i[0])); break;
-    case OP_MATMUL: fprintf(f, "%s%s", nd->i[0] ? " ta" : "", nd->i[1] ? " tb" : ""); break;
+    case OP_MATMUL: case OP_BMATMUL: fprintf(f, "%s%s", nd->i[0] ? " ta" : "", nd->i[1] ? " tb" : ""); break;
+    case OP_WINO_IN: case OP_WINO_OUT: case OP_WINO_W:
+        fprintf(f, " k=%d s=%d p=%d m=%d%s", nd->cv[0], nd->cv[1], nd->cv[2], nd->cv[3], nd->cv[4] ? " adjoint" : "");
+        break;
     case OP_CONCAT: fprintf(f, " axis=%d", nd->i[0]); break;
     case OP_SLICE: fprintf(f, " axis=%d start=%d", nd->i[0], nd->i[1]); break;
     case OP_IM2COL: case OP_COL2IM:

@@ -128,6 +128,34 @@ int ir_col2im(Graph *g, int cols, Shape out, const int cv[5], Loc loc);
 /* The output size of a convolution along one axis, or <= 0 when none. */
 int64_t ir_conv_out(int64_t in, int k, int stride, int pad, int dil);
 
+/* A k x k convolution of stride s (k a multiple of s, no dilation) is s*s
+ * stride-1 r x r correlations (r = k/s), one per polyphase component of the
+ * padded image: component (a, b) of channel c is xpad[s*i + a][s*j + b], and
+ * kernel tap (u, v) of it is w[s*u + a][s*v + b].  Each is computed in
+ * tiles of m x m outputs from A x A inputs (A = m + r - 1) as
+ *     Y = AT [(G g Gᵀ) ⊙ (BT d BTᵀ)] ATᵀ        (Winograd's F(m x m, r x r))
+ * and the sum over input channels and components becomes, per point xi of
+ * the A x A transform domain, one product (BMATMUL, Uᵀ V):
+ *   WINO_W   w [Co,C,k,k]  -> U [A*A, C*s*s, Co]     U = G g Gᵀ (transposed:
+ *                                                 output channels contiguous)
+ *   WINO_IN  x [B,C,H,W]   -> V [A*A, C*s*s, T*B]    V = BT d BTᵀ
+ *   WINO_OUT M [A*A,Co,T*B] -> y [B,Co,Y,X]          y = AT M ATᵀ, cropped
+ * T = ty*tx tiles per image; column t*B + b is tile t of image b.  The
+ * matrices come from Toom-Cook interpolation at A-1 points and infinity. */
+typedef struct {
+    int k, s, p, m, r, A;
+    int64_t Y, X, ty, tx;   /* the convolution's output size and tiles */
+} Wino;
+/* The geometry of WINO_* node nd (its image: the input of WINO_IN / W,
+ * the output of WINO_OUT, the other way round for adjoints). */
+Wino ir_wino(const Node *nd, Shape img);
+/* AT [m*A], G [A*r], BT [A*A], row-major. */
+void ir_wino_mats(int m, int r, double *AT, double *G, double *BT);
+/* The WINO_* op for image (or transform) x; out: the result shape of an
+ * adjoint (ignored otherwise).  -1 with g->err on a bad geometry. */
+int ir_wino_op(Graph *g, Op op, int x, const int cv[5], Shape out, Loc loc);
+int ir_bmatmul(Graph *g, int a, int b, int ta, int tb, Loc loc);
+
 /* ir_shape(rank, d0, d1, ...): ir_shape(2, 64, 100) is [64,100]. */
 #define ir_shape(...) ir_shape_a((const int64_t[]){__VA_ARGS__})
 Shape ir_shape_a(const int64_t *rank_then_dims);

@@ -6,10 +6,11 @@
  *          K_ELEM    elementwise over equal shapes: fusible into a loop
  *          K_BCAST   reads its input broadcast over the output: fusible as a load
  *          K_REDUCE  sums its input down to a smaller shape
- *          K_MATMUL  matrix product
+ *          K_MATMUL  matrix product (batch_matmul: a product per index of axis 0)
  *          K_VIEW    no computation, same buffer (reshape)
  *          K_COPY    data movement and spatial rearrangement (concat, slice,
- *                    transpose, im2col, col2im, pooling, padding): a kernel each
+ *                    transpose, im2col, col2im, pooling, padding, Winograd
+ *                    transforms): a kernel each
  *   grad   the gradient rule in grad.c (grad_NAME), or 0 when the op is only
  *          produced by differentiation and has no rule yet.
  * The *_GRAD ops take (forward value, dy); relu and leaky_relu's take the
@@ -47,6 +48,7 @@
   X(BCAST,      "broadcast",    1, K_BCAST,  1) \
   X(REDUCE,     "reduce_sum",   1, K_REDUCE, 1) \
   X(MATMUL,     "matmul",       2, K_MATMUL, 1) \
+  X(BMATMUL,    "batch_matmul", 2, K_MATMUL, 1) \
   X(RESHAPE,    "reshape",      1, K_VIEW,   1) \
   X(CONCAT,     "concat",       2, K_COPY,   1) \
   X(SLICE,      "slice",        1, K_COPY,   1) \
@@ -56,4 +58,7 @@
   X(COL2IM,     "col2im",       1, K_COPY,   1) \
   X(AVGPOOL,    "avgpool",      1, K_COPY,   1) \
   X(UPSAMPLE,   "upsample",     1, K_COPY,   1) \
-  X(PAD,        "pad",          1, K_COPY,   1)
+  X(PAD,        "pad",          1, K_COPY,   1) \
+  X(WINO_IN,    "wino_in",      1, K_COPY,   1) \
+  X(WINO_OUT,   "wino_out",     1, K_COPY,   1) \
+  X(WINO_W,     "wino_w",       1, K_COPY,   1)

@@ -682,9 +682,9 @@ static int64_t node_flops(const Schedule *s, int id)
     if ((g->n[id].op == OP_COL2IM || g->n[id].op == OP_SWAP01) && s->folded[owner(g, g->n[id].in[0])])
         id = owner(g, g->n[id].in[0]);
     const Node *nd = &g->n[id];
-    if (nd->op != OP_MATMUL) return 0;
+    if (nd->op != OP_MATMUL && nd->op != OP_BMATMUL) return 0;
     const Shape a = g->n[nd->in[0]].shape;
-    return 2 * ir_numel(nd->shape) * (nd->i[0] ? a.d[0] : a.d[1]);
+    return 2 * ir_numel(nd->shape) * (nd->i[0] ? a.d[a.rank - 2] : a.d[a.rank - 1]);
 }
 
 static void mark(const Graph *g, char *set, const int *roots, int n, const char *minus)
@@ -1064,7 +1064,7 @@ static void clone_late(Graph **gp, int *roots, int n_roots)
     user_lists(old, &first, &user);
     for (int id = 0; id < old->len; id++) {   /* products before id */
         Op op = old->n[id].op;
-        prod[id + 1] = prod[id] + (op == OP_MATMUL || op == OP_COL2IM);
+        prod[id + 1] = prod[id] + (op == OP_MATMUL || op == OP_BMATMUL || op == OP_COL2IM);
     }
     for (size_t id = 0; id < len; id++) late[id] = group[id] = -1;
     int n_clones = 0;

@@ -592,7 +592,37 @@ static int want_image(Sema *s, int x, Loc loc, const char *lname)
     return 0;
 }
 
-/* Conv2d: y = w * im2col(x) per sample, as one product over the batch. */
+/* The Winograd tile (ir.h Wino) for a k x k, stride s convolution whose
+ * output is Y x X, Co channels from C: the m of 2..4 that does the fewest
+ * multiplies, when those are at most 2/3 of the direct method's, the
+ * transforms are small enough (WINO_MAX) and both
+ * sides of the products have 32 channels or more (thinner ones are bound
+ * by memory: the transforms would cost more than they save); else 0.
+ * Training instances only: the sampling instance's transforms of the
+ * weights would be the training step's nodes (the same values), which the
+ * sampling section's memory plan cannot share when the G step computes
+ * them again (GANC_RECOMPUTE).  GANC_WINOGRAD=0 turns it off. */
+#define WINO_MAX (2 << 20)
+static int wino_tile(int k, int s, int d, int64_t B, int64_t Y, int64_t X, int64_t Co, int64_t C)
+{
+    const char *env = getenv("GANC_WINOGRAD");
+    if ((env && !strcmp(env, "0")) || d != 1 || s < 1 || k % s || k / s < 2 || Co < 32 || C * s * s < 32) return 0;
+    int r = k / s, best = 0;
+    double direct = (double)Y * X * r * r, least = direct * 2 / 3;
+    for (int m = 2; m <= 4 && m + r - 1 <= 6; m++) {
+        double tiles = (double)((Y + m - 1) / m) * ((X + m - 1) / m), cost = tiles * (m + r - 1) * (m + r - 1);
+        /* the transforms of the images (cost * B * channels floats) and
+         * of the weights (A*A * Co * C*s*s) are bounded by WINO_MAX floats
+         * each: a training step keeps some of them */
+        double A2 = (m + r - 1) * (m + r - 1), cs2 = (double)C * s * s;
+        if (cost <= least && cost * B * (Co > cs2 ? Co : cs2) <= WINO_MAX && A2 * Co * cs2 <= WINO_MAX)
+            least = cost, best = m;
+    }
+    return best;
+}
+
+/* Conv2d: y = w * im2col(x) per sample, as one product over the batch; or
+ * by Winograd's method, a product per point of the transform domain. */
 static int layer_conv(Sema *s, int x, const ConvSpec *c, const char *path, Loc loc, const char *lname)
 {
     char b1[64];
@@ -616,6 +646,15 @@ static int layer_conv(Sema *s, int x, const ConvSpec *c, const char *path, Loc l
         double bound = 1 / sqrt((double)K);   /* fan_in = Ci*k*k */
         sl->w = weight(s, path, (Shape){4, {c->c, Ci, c->k, c->k}}, bound, loc);
         if (c->bias) sl->b = bias_param(s, path, c->c, bound, loc);
+    }
+    int m = s->training ? wino_tile(c->k, c->s, c->d, B, Y, X, c->c, Ci) : 0;
+    if (m) {
+        int wv[5] = {c->k, c->s, c->p, m, 0};
+        int u = ir_wino_op(s->g, OP_WINO_W, sl->w, wv, (Shape){0}, loc), v = ir_wino_op(s->g, OP_WINO_IN, x, wv, (Shape){0}, loc);
+        int mm = u < 0 || v < 0 ? -1 : ir_bmatmul(s->g, u, v, 1, 0, loc);
+        int y = mm < 0 ? -1 : ir_wino_op(s->g, OP_WINO_OUT, mm, wv, (Shape){4, {B, c->c, Y, X}}, loc);
+        if (y < 0) return shape_error(s, loc, lname);
+        return add_channel_bias(s, y, sl->b, loc);
     }
     int cv[5] = {c->k, c->k, c->s, c->p, c->d};
     int cols = ir_im2col(s->g, x, cv, loc);
@@ -652,6 +691,15 @@ static int layer_deconv(Sema *s, int x, const ConvSpec *c, const char *path, Loc
         double bound = 1 / sqrt((double)K);   /* PyTorch's fan_in: weight.size(1)*k*k = c*k*k */
         sl->w = weight(s, path, (Shape){4, {Ci, c->c, c->k, c->k}}, bound, loc);
         if (c->bias) sl->b = bias_param(s, path, c->c, bound, loc);
+    }
+    int m = s->training ? wino_tile(c->k, c->s, c->d, B, H, W, Ci, c->c) : 0;
+    if (m) {   /* the adjoint of the conv from [c,Y,X] to [Ci,H,W] */
+        int wv[5] = {c->k, c->s, c->p, m, 0}, av[5] = {c->k, c->s, c->p, m, 1};
+        int u = ir_wino_op(s->g, OP_WINO_W, sl->w, wv, (Shape){0}, loc), v = ir_wino_op(s->g, OP_WINO_OUT, x, av, (Shape){0}, loc);
+        int mm = u < 0 || v < 0 ? -1 : ir_bmatmul(s->g, u, v, 0, 0, loc);
+        int y = mm < 0 ? -1 : ir_wino_op(s->g, OP_WINO_IN, mm, av, (Shape){4, {B, c->c, Y, X}}, loc);
+        if (y < 0) return shape_error(s, loc, lname);
+        return add_channel_bias(s, y, sl->b, loc);
     }
     int xt = ir_un(s->g, OP_SWAP01, x, loc);
     int xm = ir_reshape(s->g, xt, (Shape){2, {Ci, B * H * W}}, loc);

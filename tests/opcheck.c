@@ -973,6 +973,113 @@ static void matmul_cases(void)
     }
 }
 
+static void bmatmul_cases(void)
+{
+    struct { int64_t P, M, K, N; const char *what; } sz[] = {
+        {3, 5, 7, 9, "small"}, {2, 13, 19, 70, "tails"}, {25, 40, 64, 70, "many-items"}, {4, 130, 70, 40, "bt-panels"},
+        {25, 128, 256, 256, "dcgan28"}};
+    for (size_t q = 0; q < sizeof sz / sizeof sz[0]; q++)
+        for (int ta = 0; ta < 2; ta++)
+            for (int tb = 0; tb < 2 - ta; tb++) ISOLATED(OP_BMATMUL, labf("batch_matmul/%s%s%s", sz[q].what, ta ? "/ta" : "", tb ? "/tb" : "")) {
+                T *t = t_new();
+                int64_t P = sz[q].P, M = sz[q].M, K = sz[q].K, N = sz[q].N;
+                int a = t_var(t, ta ? S3(P, K, M) : S3(P, M, K), 0, 2, 1);
+                int b = t_var(t, tb ? S3(P, N, K) : S3(P, K, N), 0, 2, 1);
+                char v[100];
+                snprintf(v, sizeof v, "%s[%lldx%lldx%lldx%lld]%s%s", sz[q].what, (long long)P, (long long)M, (long long)K,
+                         (long long)N, ta ? "/ta" : "", tb ? "/tb" : "");
+                check(t, OP_BMATMUL, must(t->g, ir_bmatmul(t->g, a, b, ta, tb, L)), v, P * M * K * N > 100000 ? GRAD | KERNEL : ALL, 1e-4);
+                t_free(t);
+            }
+}
+
+/* Geometries of Winograd convolutions: image [B,C,H,W], k, s, p, m. */
+static const struct { int64_t x[4]; int k, s, p, m; } wino_geo[] = {
+    {{2, 3, 14, 14}, 4, 2, 1, 4}, {{3, 2, 7, 9}, 4, 2, 1, 2}, {{2, 2, 8, 8}, 3, 1, 1, 4}, {{1, 3, 9, 6}, 4, 2, 2, 3},
+    {{17, 2, 6, 6}, 4, 2, 1, 4}, {{2, 1, 5, 5}, 2, 1, 0, 3}, {{2, 2, 11, 10}, 6, 3, 2, 2}, {{18, 3, 7, 7}, 4, 2, 1, 4}, {{64, 62, 14, 14}, 4, 2, 1, 4},
+    {{2, 2, 9, 9}, 4, 2, 0, 3}};   /* the last row and column of the image in no tile */
+
+/* The shapes of WINO_* op's image and transform for geometry q. */
+static void wino_shapes(Op op, int q, Shape *img, Shape *dom)
+{
+    Graph *g = ir_new();
+    const int64_t *x = wino_geo[q].x;
+    int cv[5] = {wino_geo[q].k, wino_geo[q].s, wino_geo[q].p, wino_geo[q].m, 0};
+    int64_t Y = ir_conv_out(x[2], cv[0], cv[1], cv[2], 1), X = ir_conv_out(x[3], cv[0], cv[1], cv[2], 1);
+    *img = op == OP_WINO_IN ? S4(x[0], x[1], x[2], x[3]) : op == OP_WINO_OUT ? S4(x[0], x[1] + 2, Y, X) : S4(x[1] + 3, x[1], cv[0], cv[0]);
+    int src = ir_source(g, OP_INPUT, *img, NULL, NULL, NULL, L);
+    if (op == OP_WINO_OUT) cv[4] = 1;
+    *dom = g->n[must(g, ir_wino_op(g, op, src, cv, *img, L))].shape;
+    ir_free(g);
+}
+
+/* Each transform and its adjoint, and (with WINO_IN) the whole Winograd
+ * convolution and transposed convolution against im2col's in the
+ * interpreter: that checks the transform matrices themselves. */
+static void wino_cases(Op op)
+{
+    for (int q = 0; q < (int)(sizeof wino_geo / sizeof wino_geo[0]); q++)
+        for (int adj = 0; adj < 2; adj++) {
+            Shape img, dom;
+            wino_shapes(op, q, &img, &dom);
+            int cv[5] = {wino_geo[q].k, wino_geo[q].s, wino_geo[q].p, wino_geo[q].m, adj};
+            int toimg = (op == OP_WINO_OUT) != adj;
+            char v[120];
+            snprintf(v, sizeof v, "%s/k%d/s%d/p%d/m%d%s", sstr(img), cv[0], cv[1], cv[2], cv[3], adj ? "/adjoint" : "");
+            ISOLATED(op, labf("%s/%s", ir_ops[op].name, v)) {
+                T *t = t_new();
+                Shape in = toimg ? dom : img;
+                int y = must(t->g, ir_wino_op(t->g, op, t_var(t, in, 0, 2, 1), cv, img, L));
+                check(t, op, ir_un(t->g, OP_TANH, y, L), v, ir_numel(in) < 4000 ? ALL : GRAD | KERNEL, 1e-4);
+                t_free(t);
+            }
+        }
+    if (op != OP_WINO_IN) return;
+    for (int q = 0; q < (int)(sizeof wino_geo / sizeof wino_geo[0]); q++)
+        for (int de = 0; de < 2; de++) ISOLATED(op, labf("winograd/%s/k%d/s%d/p%d/m%d/%s", sstr(S4(wino_geo[q].x[0], wino_geo[q].x[1], wino_geo[q].x[2], wino_geo[q].x[3])),
+                                                         wino_geo[q].k, wino_geo[q].s, wino_geo[q].p, wino_geo[q].m, de ? "deconv" : "conv")) {
+            T *t = t_new();
+            Graph *g = t->g;
+            const int64_t *x = wino_geo[q].x;
+            int k = wino_geo[q].k, s = wino_geo[q].s, p = wino_geo[q].p, m = wino_geo[q].m;
+            int64_t Y = ir_conv_out(x[2], k, s, p, 1), X = ir_conv_out(x[3], k, s, p, 1), Co = x[1] + 2;
+            int fw[5] = {k, s, p, m, 0}, aw[5] = {k, s, p, m, 1}, cv[5] = {k, k, s, p, 1};
+            int w = t_var(t, S4(Co, x[1], k, k), 0, 1, 1), u = must(g, ir_wino_op(g, OP_WINO_W, w, fw, S0, L));
+            int wm = ir_reshape(g, w, S2(Co, x[1] * k * k), L), out, ref;
+            if (!de) {   /* conv of x [B,C,H,W] */
+                int xi = t_var(t, S4(x[0], x[1], x[2], x[3]), 0, 1, 1);
+                out = must(g, ir_wino_op(g, OP_WINO_OUT, must(g, ir_bmatmul(g, u, must(g, ir_wino_op(g, OP_WINO_IN, xi, fw, S0, L)), 1, 0, L)),
+                                         fw, S4(x[0], Co, Y, X), L));
+                int y2 = must(g, ir_matmul(g, wm, must(g, ir_im2col(g, xi, cv, L)), 0, 0, L));
+                ref = ir_un(g, OP_SWAP01, ir_reshape(g, y2, S4(Co, x[0], Y, X), L), L);
+            } else {     /* its adjoint, of dy [B,Co,Y,X] */
+                int dy = t_var(t, S4(x[0], Co, Y, X), 0, 1, 1);
+                out = must(g, ir_wino_op(g, OP_WINO_IN, must(g, ir_bmatmul(g, u, must(g, ir_wino_op(g, OP_WINO_OUT, dy, aw, S0, L)), 0, 0, L)),
+                                         aw, S4(x[0], x[1], x[2], x[3]), L));
+                int dym = ir_reshape(g, ir_un(g, OP_SWAP01, dy, L), S2(Co, x[0] * Y * X), L);
+                ref = must(g, ir_col2im(g, must(g, ir_matmul(g, wm, dym, 1, 0, L)), S4(x[0], x[1], x[2], x[3]), cv, L));
+            }
+            double **vals = interp_eval(g, g->len, t->pre), worst = 0, scale = 0;
+            for (int64_t e = 0; e < ir_numel(g->n[out].shape); e++) {
+                worst = fmax(worst, fabs(vals[out][e] - vals[ref][e]));
+                scale = fmax(scale, fabs(vals[ref][e]));
+            }
+            char d[120];
+            snprintf(d, sizeof d, "max |winograd - im2col| %.3g of %.3g", worst, scale);
+            result(worst <= 1e-9 * fmax(scale, 1), labf("winograd/%s/q%d", de ? "deconv" : "conv", q), d);
+            interp_done(g, g->len, vals);
+            /* and compiled, in float, in one program with im2col's */
+            /* each output sums K = C*k*k terms, in the transform domain
+             * through coefficients up to 2.5 (not its own size): float's
+             * error grows with K */
+            int both[2] = {out, ref};
+            double K = (double)(de ? Co : x[1]) * k * k;
+            kernel_check(t, both, 2, labf("winograd/%s/q%d", de ? "deconv" : "conv", q), fmax(1e-4, 5e-7 * K), TOL_MAX1);
+            C->op_checks[op]++;
+            t_free(t);
+        }
+}
+
 static void reshape_cases(void)
 {
     struct { Shape from, to; const char *what; } c[] = {
@@ -1381,6 +1488,8 @@ static int op_cases(Op op)
     case OP_BCAST: bcast_reduce_cases(op); shared_bcast_cases(); return 1;
     case OP_REDUCE: bcast_reduce_cases(op); remat_cases(); return 1;
     case OP_MATMUL: matmul_cases(); epilogue_cases(); return 1;
+    case OP_BMATMUL: bmatmul_cases(); return 1;
+    case OP_WINO_IN: case OP_WINO_OUT: case OP_WINO_W: wino_cases(op); return 1;
     case OP_RESHAPE: reshape_cases(); return 1;
     case OP_CONCAT: concat_cases(); return 1;
     case OP_SLICE: slice_cases(); return 1;
