@@ -2165,6 +2165,24 @@ static LLVMValueRef lin(Cg *c, const LLVMValueRef *v, const double *coef, int n)
     return s ? s : LLVMConstNull(c->vec);
 }
 
+/* Transposes the vw x vw matrix whose rows are the vectors v[]: in log2(vw)
+ * steps, each exchanging the off-diagonal h x h blocks of every 2h x 2h
+ * block (two shuffles of two vectors per pair of rows). */
+static void transpose_vw(Cg *c, LLVMValueRef *v)
+{
+    for (int h = c->vw / 2; h >= 1; h /= 2)
+        for (int i = 0; i < c->vw; i++) {
+            if (i & h) continue;
+            LLVMValueRef lo[64], hi[64], a = v[i], b = v[i + h];
+            for (int l = 0; l < c->vw; l++) {
+                lo[l] = ci32(c, l & h ? c->vw + l - h : l);
+                hi[l] = ci32(c, l & h ? c->vw + l : l + h);
+            }
+            v[i] = LLVMBuildShuffleVector(c->b, a, b, LLVMConstVector(lo, (unsigned)c->vw), "tlo");
+            v[i + h] = LLVMBuildShuffleVector(c->b, a, b, LLVMConstVector(hi, (unsigned)c->vw), "thi");
+        }
+}
+
 /* Winograd transforms (ir.h Wino).  The image is [L, P, H, W]: for x and y
  * lanes L are images and planes P channels, for weights L are output
  * channels and P input channels.  Items are (plane, vw lanes); an item runs
@@ -2210,6 +2228,18 @@ static LLVMValueRef emit_wino(Cg *c, const Kernel *k, int64_t *items, int64_t *g
     kernel_begin(c, ir_ops[nd->op].name, &lo, &hi);
     LLVMValueRef buf = LLVMBuildArrayAlloca(c->b, c->f32, ci(c, Ry * Rx * c->vw), "plane");
     LLVMSetAlignment(buf, 64);
+    /* tr: the item's planes are read (or written) whole, a vector of vw
+     * pixels of each lane at a time, and transposed through tbuf, whose
+     * vector p holds pixel p of every lane: no gathers or scatters */
+    int64_t nch = (H * W + c->vw - 1) / c->vw;
+    int tr = nch * c->vw <= 4096, zero_t = 0;
+    LLVMValueRef tbuf = NULL;
+    if (tr) {   /* pixels that no component covers are zeroed in tbuf */
+        tbuf = LLVMBuildArrayAlloca(c->b, c->f32, ci(c, nch * c->vw * c->vw), "lanes");
+        LLVMSetAlignment(tbuf, 64);
+        zero_t = zero;
+        zero = 0;
+    }
     LLVMTypeRef vi = LLVMVectorType(c->i32, (unsigned)c->vw);
     Loop lt, lc, lq, lz, lp;
     LLVMValueRef t = loop_begin(c, &lt, lo, hi, "item");
@@ -2227,24 +2257,49 @@ static LLVMValueRef emit_wino(Cg *c, const Kernel *k, int64_t *items, int64_t *g
         loop_end(c, &lv);
         loop_end(c, &lz);
     }
+#define TBUFAT(p) LLVMBuildInBoundsGEP2(c->b, c->f32, tbuf, (LLVMValueRef[]){LLVMBuildMul(c->b, p, ci(c, c->vw), "")}, 1, "")
+    LLVMValueRef tail = NULL, lane_ok[64];
+    Loop lk;
+    if (tr)
+        for (int i = 0; i < c->vw; i++)
+            lane_ok[i] = LLVMBuildICmp(c->b, LLVMIntSLT, LLVMBuildAdd(c->b, l0, ci(c, i), ""), ci(c, L), "laneok");
+    if (tr && (!toimg || zero_t)) {
+        LLVMValueRef ch = loop_begin(c, &lk, ci(c, 0), ci(c, nch), "chunk");
+        LLVMValueRef e = LLVMBuildMul(c->b, ch, ci(c, c->vw), "");
+        if ((H * W) % c->vw) tail = below_mask(c, e, ci(c, H * W));
+        LLVMValueRef v[64];
+        for (int i = 0; i < c->vw; i++) {
+            if (toimg) { v[i] = LLVMConstNull(c->vec); continue; }
+            /* lanes past L read lane L-1's plane (not used) */
+            LLVMValueRef l = imin(c, LLVMBuildAdd(c->b, l0, ci(c, i), ""), ci(c, L - 1));
+            v[i] = vload(c, oi, LLVMBuildAdd(c->b, LLVMBuildAdd(c->b, LLVMBuildMul(c->b, l, ci(c, P * H * W), ""), pimg, ""), e, ""), tail);
+        }
+        if (!toimg) transpose_vw(c, v);
+        for (int p = 0; p < c->vw; p++) stack_store(c, v[p], TBUFAT(LLVMBuildAdd(c->b, e, ci(c, p), "")));
+        loop_end(c, &lk);
+    }
     LLVMValueRef comp = loop_begin(c, &lc, ci(c, 0), ci(c, comps), "comp");
     LLVMValueRef ca = LLVMBuildSDiv(c->b, comp, ci(c, w.s), "ca"), cb = LLVMBuildSRem(c->b, comp, ci(c, w.s), "cb");
     /* pixel q = (i, j) of the covered part: image row S*i + ca - Pd, column S*j + cb - Pd */
-#define PIXEL(q, ptrs, mask) do { \
+#define PIXEL(q, ptrs, mask, inside, pix) do { \
         LLVMValueRef i_ = LLVMBuildSDiv(c->b, q, ci(c, Rx), ""), j_ = LLVMBuildSRem(c->b, q, ci(c, Rx), ""); \
         LLVMValueRef y_ = LLVMBuildSub(c->b, LLVMBuildAdd(c->b, LLVMBuildMul(c->b, i_, ci(c, S), ""), ca, ""), ci(c, Pd), "y"); \
         LLVMValueRef x_ = LLVMBuildSub(c->b, LLVMBuildAdd(c->b, LLVMBuildMul(c->b, j_, ci(c, S), ""), cb, ""), ci(c, Pd), "x"); \
         LLVMValueRef in_ = LLVMBuildAnd(c->b, LLVMBuildICmp(c->b, LLVMIntULT, y_, ci(c, H), ""), LLVMBuildICmp(c->b, LLVMIntULT, x_, ci(c, W), ""), ""); \
-        LLVMValueRef at_ = LLVMBuildAdd(c->b, pimg, LLVMBuildAdd(c->b, LLVMBuildMul(c->b, y_, ci(c, W), ""), x_, ""), ""); \
-        ptrs = LLVMBuildGEP2(c->b, c->f32, at(c, oi, at_), &imgl, 1, "ip"); \
+        LLVMValueRef px_ = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, y_, ci(c, W), ""), x_, ""); \
+        inside = in_; \
+        pix = LLVMBuildSelect(c->b, in_, px_, ci(c, 0), "pix"); \
+        ptrs = tr ? NULL : LLVMBuildGEP2(c->b, c->f32, at(c, oi, LLVMBuildAdd(c->b, pimg, px_, "")), &imgl, 1, "ip"); \
         mask = LLVMBuildAnd(c->b, on, vsplat(c, in_), "im"); \
     } while (0)
 #define BUFAT(q) LLVMBuildInBoundsGEP2(c->b, c->f32, buf, (LLVMValueRef[]){LLVMBuildMul(c->b, q, ci(c, c->vw), "")}, 1, "")
     LLVMValueRef q = loop_begin(c, &lp, ci(c, 0), ci(c, Ry * Rx), "px");
     if (!toimg) {
-        LLVMValueRef ptrs, mask;
-        PIXEL(q, ptrs, mask);
-        stack_store(c, gather(c, oi, ptrs, mask), BUFAT(q));
+        LLVMValueRef ptrs, mask, inside, pix;
+        PIXEL(q, ptrs, mask, inside, pix);
+        LLVMValueRef v = tr ? LLVMBuildSelect(c->b, inside, stack_load(c, TBUFAT(pix)), LLVMConstNull(c->vec), "")
+                            : gather(c, oi, ptrs, mask);
+        stack_store(c, v, BUFAT(q));
     } else {
         stack_store(c, LLVMConstNull(c->vec), BUFAT(q));
     }
@@ -2289,14 +2344,35 @@ static LLVMValueRef emit_wino(Cg *c, const Kernel *k, int64_t *items, int64_t *g
     if (toimg) {   /* the component's pixels (disjoint from the other components') */
         Loop ls;
         LLVMValueRef q2 = loop_begin(c, &ls, ci(c, 0), ci(c, Ry * Rx), "px");
-        LLVMValueRef ptrs, mask;
-        PIXEL(q2, ptrs, mask);
-        scatter(c, oi, stack_load(c, BUFAT(q2)), ptrs, mask);
+        LLVMValueRef ptrs, mask, inside, pix;
+        PIXEL(q2, ptrs, mask, inside, pix);
+        LLVMValueRef v = stack_load(c, BUFAT(q2));
+        if (tr) {
+            LLVMValueRef tp = TBUFAT(pix);
+            stack_store(c, LLVMBuildSelect(c->b, inside, v, stack_load(c, tp), ""), tp);
+        } else {
+            scatter(c, oi, v, ptrs, mask);
+        }
         loop_end(c, &ls);
+    }
+    loop_end(c, &lc);
+    if (tr && toimg) {   /* the planes back, a vector of each lane's pixels at a time */
+        LLVMValueRef ch = loop_begin(c, &lk, ci(c, 0), ci(c, nch), "chunk");
+        LLVMValueRef e = LLVMBuildMul(c->b, ch, ci(c, c->vw), ""), v[64];
+        if ((H * W) % c->vw) tail = below_mask(c, e, ci(c, H * W));
+        for (int p = 0; p < c->vw; p++) v[p] = stack_load(c, TBUFAT(LLVMBuildAdd(c->b, e, ci(c, p), "")));
+        transpose_vw(c, v);
+        for (int i = 0; i < c->vw; i++) {
+            LLVMValueRef l = LLVMBuildAdd(c->b, l0, ci(c, i), "");
+            LLVMValueRef m = vsplat(c, lane_ok[i]);
+            vstore(c, v[i], oi, LLVMBuildAdd(c->b, LLVMBuildAdd(c->b, LLVMBuildMul(c->b, l, ci(c, P * H * W), ""), pimg, ""), e, ""),
+                   tail ? LLVMBuildAnd(c->b, tail, m, "") : m);
+        }
+        loop_end(c, &lk);
     }
 #undef PIXEL
 #undef BUFAT
-    loop_end(c, &lc);
+#undef TBUFAT
     loop_end(c, &lt);
     kernel_end(c);
     *items = P * ngr;
