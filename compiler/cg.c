@@ -2158,9 +2158,13 @@ static LLVMValueRef lin(Cg *c, const LLVMValueRef *v, const double *coef, int n)
     for (int q = 0; q < n; q++) {
         double k = (float)coef[q];
         if (k == 0) continue;
-        LLVMValueRef t = k == 1 || k == -1 ? v[q] : LLVMBuildFMul(c->b, v[q], vsplat(c, cf(c, k < 0 ? -k : k)), "");
-        if (!s) s = k < 0 ? LLVMBuildFNeg(c->b, t, "") : t;
-        else s = k < 0 ? LLVMBuildFSub(c->b, s, t, "") : LLVMBuildFAdd(c->b, s, t, "");
+        if (k == 1 || k == -1) {
+            if (!s) s = k < 0 ? LLVMBuildFNeg(c->b, v[q], "") : v[q];
+            else s = k < 0 ? LLVMBuildFSub(c->b, s, v[q], "") : LLVMBuildFAdd(c->b, s, v[q], "");
+        } else {
+            LLVMValueRef kv = vsplat(c, cf(c, k));
+            s = s ? fma3(c, v[q], kv, s) : LLVMBuildFMul(c->b, v[q], kv, "");
+        }
     }
     return s ? s : LLVMConstNull(c->vec);
 }
@@ -2186,15 +2190,18 @@ static void transpose_vw(Cg *c, LLVMValueRef *v)
 /* Winograd transforms (ir.h Wino).  The image is [L, P, H, W]: for x and y
  * lanes L are images and planes P channels, for weights L are output
  * channels and P input channels.  Items are (plane, vw lanes); an item runs
- * over its plane's polyphase components, a vector of lanes at a time.  The
- * part of a component that its tiles cover (tiles overlap in WINO_IN) is
- * copied once between the image, gathered or scattered pixel by pixel, and
- * a buffer on the stack; each tile then reads or adds into the buffer, and
+ * over its plane's polyphase components, a vector of lanes at a time.
+ * Planes of up to 4096 pixels are read (or written) whole, a vector of
+ * each lane's consecutive pixels at a time, and transposed through a
+ * buffer on the stack into vectors of one pixel of every lane (bigger ones
+ * are gathered and scattered pixel by pixel).  The part of a component that
+ * its tiles cover (tiles overlap in WINO_IN) is copied once between that
+ * and a second buffer; each tile reads or adds into the second buffer, and
  * reads or writes the transform (columns t*B + b of x's and y's transforms
  * are consecutive images, the weights' have output channels consecutive:
  * whole vectors).  A tile is multiplied on both sides by the constant
- * matrix as sums of its nonzero terms.  The adjoint of WINO_IN zeroes its
- * planes first when its components do not cover every pixel. */
+ * matrix as sums of its nonzero terms.  Pixels of the adjoint of WINO_IN
+ * that no component covers are zeroed. */
 static LLVMValueRef emit_wino(Cg *c, const Kernel *k, int64_t *items, int64_t *grain)
 {
     const Graph *g = c->s->g;
