@@ -2300,17 +2300,15 @@ static LLVMValueRef emit_wino(Cg *c, const Kernel *k, int64_t *items, int64_t *g
         mask = LLVMBuildAnd(c->b, on, vsplat(c, in_), "im"); \
     } while (0)
 #define BUFAT(q) LLVMBuildInBoundsGEP2(c->b, c->f32, buf, (LLVMValueRef[]){LLVMBuildMul(c->b, q, ci(c, c->vw), "")}, 1, "")
-    LLVMValueRef q = loop_begin(c, &lp, ci(c, 0), ci(c, Ry * Rx), "px");
     if (!toimg) {
+        LLVMValueRef q = loop_begin(c, &lp, ci(c, 0), ci(c, Ry * Rx), "px");
         LLVMValueRef ptrs, mask, inside, pix;
         PIXEL(q, ptrs, mask, inside, pix);
         LLVMValueRef v = tr ? LLVMBuildSelect(c->b, inside, stack_load(c, TBUFAT(pix)), LLVMConstNull(c->vec), "")
                             : gather(c, oi, ptrs, mask);
         stack_store(c, v, BUFAT(q));
-    } else {
-        stack_store(c, LLVMConstNull(c->vec), BUFAT(q));
+        loop_end(c, &lp);
     }
-    loop_end(c, &lp);
     LLVMValueRef tt = loop_begin(c, &lq, ci(c, 0), ci(c, T), "tile");
     LLVMValueRef ty = LLVMBuildSDiv(c->b, tt, ci(c, w.tx), "ty"), tx = LLVMBuildSRem(c->b, tt, ci(c, w.tx), "tx");
     LLVMValueRef b0 = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, ty, ci(c, w.m * Rx), ""), LLVMBuildMul(c->b, tx, ci(c, w.m), ""), "b0");
@@ -2340,11 +2338,20 @@ static LLVMValueRef emit_wino(Cg *c, const Kernel *k, int64_t *items, int64_t *g
                 for (int xx = 0; xx < A; xx++) tmp[xx] = D[xy * A + xx], kc[xx] = K[j * A + xx];
                 M1[xy * n + j] = lin(c, tmp, kc, A);
             }
+        /* tiles in row-major order: the first ov rows (columns) of a tile
+         * add to what the tile above (to the left) wrote, unless it is in
+         * the first row (column); the rest are stored (no zeroing) */
+        int ov = n - w.m;
+        LLVMValueRef up = LLVMBuildICmp(c->b, LLVMIntSGT, ty, ci(c, 0), "up"), left = LLVMBuildICmp(c->b, LLVMIntSGT, tx, ci(c, 0), "left");
         for (int i = 0; i < n; i++)
             for (int j = 0; j < n; j++) {
                 for (int xy = 0; xy < A; xy++) tmp[xy] = M1[xy * n + j], kc[xy] = K[i * A + xy];
                 LLVMValueRef v = lin(c, tmp, kc, A);
-                stack_store(c, LLVMBuildFAdd(c->b, stack_load(c, bp[i * n + j]), v, ""), bp[i * n + j]);
+                if (i < ov || j < ov) {
+                    LLVMValueRef add = i < ov && j < ov ? LLVMBuildOr(c->b, up, left, "") : i < ov ? up : left;
+                    v = LLVMBuildSelect(c->b, add, LLVMBuildFAdd(c->b, stack_load(c, bp[i * n + j]), v, ""), v, "");
+                }
+                stack_store(c, v, bp[i * n + j]);
             }
     }
     loop_end(c, &lq);
