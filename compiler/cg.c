@@ -2231,7 +2231,9 @@ static LLVMValueRef emit_wino(Cg *c, const Kernel *k, int64_t *items, int64_t *g
     ir_assert(ir_numel(img) < INT32_MAX && ir_numel(g->n[xdom].shape) < INT32_MAX && Ry * Rx <= 65536);
     int zero = nd->op == OP_WINO_IN && toimg && (H - 1 + Pd >= S * Ry || W - 1 + Pd >= S * Rx);
     int64_t ngr = (L + c->vw - 1) / c->vw;
-    LLVMValueRef lo, hi;
+    /* an image written (not the weights' gradient): the elementwise kernel
+     * after it may run as its epilogue, on each item's planes */
+    LLVMValueRef lo, hi, epi = toimg && nd->op != OP_WINO_W ? product_epilogue(c, k, (Mat){0}, 0, &img) : NULL;
     kernel_begin(c, ir_ops[nd->op].name, &lo, &hi);
     LLVMValueRef buf = LLVMBuildArrayAlloca(c->b, c->f32, ci(c, Ry * Rx * c->vw), "plane");
     LLVMSetAlignment(buf, 64);
@@ -2384,6 +2386,7 @@ static LLVMValueRef emit_wino(Cg *c, const Kernel *k, int64_t *items, int64_t *g
         }
         loop_end(c, &lk);
     }
+    if (epi) call_epilogue(c, epi, l0, imin(c, LLVMBuildAdd(c->b, l0, ci(c, c->vw), ""), ci(c, L)), pl, LLVMBuildAdd(c->b, pl, ci(c, 1), ""));
 #undef PIXEL
 #undef BUFAT
 #undef TBUFAT

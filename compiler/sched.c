@@ -248,6 +248,9 @@ static int panel_result(const Schedule *s, const Kernel *k)
     if (k->kind != KN_COPY) return -1;
     if (nd->op == OP_COL2IM && s->folded[nd->in[0]]) return k->node;
     if (nd->op == OP_SWAP01 && s->folded[owner(g, nd->in[0])]) return k->node;
+    /* the Winograd transforms that write an image (cg.c emit_wino), item
+     * by item: planes of a group of images, final when the item ends */
+    if ((nd->op == OP_WINO_OUT && !nd->cv[4]) || (nd->op == OP_WINO_IN && nd->cv[4])) return k->node;
     return -1;
 }
 
