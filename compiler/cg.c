@@ -973,6 +973,7 @@ static LLVMValueRef below_mask(Cg *c, LLVMValueRef first, LLVMValueRef limit)
 #define MM_KC 256
 #define MM_MC 256
 #define MM_BT_ROWS 128
+#define MM_BT_SHORT_K 128
 
 /* A vector at ptr, a multiple of vw floats into a 64-byte aligned buffer on
  * the stack (the packed panel, tile buffers): aligned to its own size. */
@@ -1660,9 +1661,13 @@ static LLVMValueRef emit_matmul(Cg *c, const Kernel *k, int64_t *items, int64_t 
      * products along k.  Where the gathers pay off (an MLP GAN of 2048-wide
      * layers, whose forward passes are such products, one thread: at batch
      * 128 the same time per step, at 256 14% less, at 512 25% less, at 64
-     * more). */
+     * more), and from 64 rows when k is short (MM_BT_SHORT_K): dot products
+     * along it spend their time in horizontal sums (dcgan28's linear layer
+     * 100 -> 6272 at batch 64, one thread: a third less time). */
     int bt = nd->i[1] && !im;
-    if (bt && (nd->shape.d[0] < MM_BT_ROWS || nd->shape.d[1] < 2 * c->vw || folded_swap(c, nd->in[1]) >= 0))
+    int64_t kbt = nd->i[0] ? g->n[nd->in[0]].shape.d[0] : g->n[nd->in[0]].shape.d[1];
+    int rows_bt = nd->shape.d[0] >= MM_BT_ROWS || (nd->shape.d[0] >= MM_BT_ROWS / 2 && kbt < MM_BT_SHORT_K);
+    if (bt && (!rows_bt || nd->shape.d[1] < 2 * c->vw || folded_swap(c, nd->in[1]) >= 0))
         return emit_matmul_nt(c, k, items, grain);
     int64_t M = nd->shape.d[0], N = nd->shape.d[1];
     int64_t K = nd->i[0] ? g->n[nd->in[0]].shape.d[0] : g->n[nd->in[0]].shape.d[1];

@@ -950,7 +950,8 @@ static void matmul_cases(void)
         {3, 5, 7, "small"}, {13, 19, 70, "tails"}, {1, 7, 9, "m1"}, {2 * mr, 11, 2 * nr, "exact-tiles"},
         {mr + 1, 33, nr + 1, "tile+1"}, {5, 1, 3, "k1"}, {70, 600, 40, "k-blocks"}, {9, 300, 200, "many-panels"},
         {601, 1024, 40, "a-packed"},    /* rows of A 4 KB apart: packed, three row blocks */
-        {300, 290, 70, "bt-panels"}};   /* with tb: panels gathered from b's rows, two k blocks */
+        {300, 290, 70, "bt-panels"},    /* with tb: panels gathered from b's rows, two k blocks */
+        {100, 100, 300, "bt-short-k"}}; /* with tb: the same from 64 rows when k is short */
     for (size_t q = 0; q < sizeof sz / sizeof sz[0]; q++)
         for (int ta = 0; ta < 2; ta++)
             for (int tb = 0; tb < 2; tb++) ISOLATED(OP_MATMUL, labf("matmul/%s%s%s", sz[q].what, ta ? "/ta" : "", tb ? "/tb" : "")) {
