@@ -89,9 +89,16 @@ static void rule(Ctx *c, int y, int dy)
         break;
     case OP_WINO_IN: case OP_WINO_OUT: case OP_WINO_W: {   /* linear: the adjoint map */
         int cv[5] = {nd.cv[0], nd.cv[1], nd.cv[2], nd.cv[3], !nd.cv[4]};
-        id = ir_wino_op(g, nd.op, dy, cv, g->n[a].shape, l);
-        if (id < 0) ir_die(__FILE__, __LINE__, g->err);
-        acc(c, a, id);
+        /* the weights' transform used twice (D on the real and on the
+         * generated batch) has the sum of two gradients, each as big as
+         * the transform: the map of each, summed at the weights' size */
+        int parts[2] = {dy, -1}, np = 1;
+        if (nd.op == OP_WINO_W && !nd.cv[4] && g->n[dy].op == OP_ADD) parts[0] = g->n[dy].in[0], parts[1] = g->n[dy].in[1], np = 2;
+        for (int q = 0; q < np; q++) {
+            id = ir_wino_op(g, nd.op, parts[q], cv, g->n[a].shape, l);
+            if (id < 0) ir_die(__FILE__, __LINE__, g->err);
+            acc(c, a, id);
+        }
         break;
     }
     case OP_AVGPOOL: case OP_UPSAMPLE: {   /* each other's adjoint, up to k^2 */

@@ -1036,6 +1036,21 @@ static void wino_cases(Op op)
                 t_free(t);
             }
         }
+    if (op == OP_WINO_W) ISOLATED(op, "wino_w/used-twice") {
+        /* one weight transform for two convolutions (D on two batches): its
+         * gradient is the sum of two, each mapped back on its own (grad.c) */
+        T *t = t_new();
+        Graph *g = t->g;
+        int fw[5] = {4, 2, 1, 4, 0};
+        int w = t_var(t, S4(5, 3, 4, 4), 0, 1, 1), u = must(g, ir_wino_op(g, OP_WINO_W, w, fw, S0, L)), y[2];
+        for (int b = 0; b < 2; b++) {
+            int xi = t_var(t, S4(2, 3, 6, 6), 0, 1, 1);
+            y[b] = must(g, ir_wino_op(g, OP_WINO_OUT, must(g, ir_bmatmul(g, u, must(g, ir_wino_op(g, OP_WINO_IN, xi, fw, S0, L)), 1, 0, L)),
+                                      fw, S4(2, 5, 3, 3), L));
+        }
+        check(t, op, ir_bin(g, OP_MUL, y[0], y[1], L), "used-twice", ALL, 1e-4);
+        t_free(t);
+    }
     if (op != OP_WINO_IN) return;
     for (int q = 0; q < (int)(sizeof wino_geo / sizeof wino_geo[0]); q++)
         for (int de = 0; de < 2; de++) ISOLATED(op, labf("winograd/%s/k%d/s%d/p%d/m%d/%s", sstr(S4(wino_geo[q].x[0], wino_geo[q].x[1], wino_geo[q].x[2], wino_geo[q].x[3])),
