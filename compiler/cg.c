@@ -2233,7 +2233,7 @@ static LLVMValueRef emit_wino(Cg *c, const Kernel *k, int64_t *items, int64_t *g
     }
     /* the component's rows and columns that its tiles cover */
     int64_t Ry = (w.ty - 1) * w.m + n, Rx = (w.tx - 1) * w.m + n;
-    ir_assert(ir_numel(img) < INT32_MAX && ir_numel(g->n[xdom].shape) < INT32_MAX && Ry * Rx <= 65536);
+    ir_assert(ir_numel(img) < INT32_MAX && ir_numel(g->n[xdom].shape) < INT32_MAX && Ry * Rx <= 4096);   /* sema.c wino_tile */
     int zero = nd->op == OP_WINO_IN && toimg && (H - 1 + Pd >= S * Ry || W - 1 + Pd >= S * Rx);
     int64_t ngr = (L + c->vw - 1) / c->vw;
     /* an image written (not the weights' gradient): the elementwise kernel
