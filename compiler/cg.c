@@ -62,6 +62,7 @@ typedef struct {
     LLVMValueRef slot_fn[CG_SLOTS];   /* a function's address instead of an offset (fn_slot) */
     char slot_val[CG_SLOTS];          /* a number instead of an offset (val_slot) */
     int n_slot, n_epi;
+    int last_n_slot;       /* n_slot of the body kernel_end finished last */
     LLVMTypeRef epi_t;     /* void (float *arena, i64, i64, i64, i64): epilogue functions */
     LLVMValueRef no_epi;   /* the empty one, for products without an epilogue */
     Body *bodies;
@@ -456,6 +457,7 @@ static void kernel_end(Cg *c)
         c->n_acc = 0;
     }
     LLVMValueRef args[3 + CG_SLOTS];
+    c->last_n_slot = c->n_slot;
     c->fn = LLVMAddFunction(c->m, c->kname, c->kfn_t);
     LLVMSetLinkage(c->fn, LLVMInternalLinkage);
     for (int j = 0; j < 3; j++) args[j] = LLVMGetParam(c->fn, (unsigned)j);
@@ -2142,7 +2144,7 @@ static LLVMValueRef emit_bmatmul(Cg *c, const Kernel *k, int64_t *items, int64_t
     pa[2] = LLVMBuildSub(c->b, imin(c, hi, LLVMBuildAdd(c->b, base, ci(c, I), "")), base, "");
     for (int j = 0; j < CG_SLOTS; j++) {
         pa[3 + j] = args[3 + j];
-        for (int q = 0; q < 3; q++)
+        for (int q = 0; q < 3 && j < c->last_n_slot; q++)
             if (!c->slot_fn[j] && !c->slot_val[j] && c->slot[j] == off[q]) {
                 pa[3 + j] = LLVMBuildAdd(c->b, args[3 + j], LLVMBuildMul(c->b, p, ci(c, step[q]), ""), "");
                 shifted |= 1 << q;
@@ -2354,7 +2356,7 @@ static LLVMValueRef emit_wino(Cg *c, const Kernel *k, int64_t *items, int64_t *g
             for (int j = 0; j < n; j++) {
                 for (int xy = 0; xy < A; xy++) tmp[xy] = M1[xy * n + j], kc[xy] = K[i * A + xy];
                 LLVMValueRef v = lin(c, tmp, kc, A);
-                if (i < ov || j < ov) {
+                if (i < ov || j < ov) {   /* (the load before any store is discarded by the select) */
                     LLVMValueRef add = i < ov && j < ov ? LLVMBuildOr(c->b, up, left, "") : i < ov ? up : left;
                     v = LLVMBuildSelect(c->b, add, LLVMBuildFAdd(c->b, stack_load(c, bp[i * n + j]), v, ""), v, "");
                 }
@@ -2368,7 +2370,7 @@ static LLVMValueRef emit_wino(Cg *c, const Kernel *k, int64_t *items, int64_t *g
         LLVMValueRef ptrs, mask, inside, pix;
         PIXEL(q2, ptrs, mask, inside, pix);
         LLVMValueRef v = stack_load(c, BUFAT(q2));
-        if (tr) {
+        if (tr) {   /* pixels outside the image: pixel 0 written back unchanged */
             LLVMValueRef tp = TBUFAT(pix);
             stack_store(c, LLVMBuildSelect(c->b, inside, v, stack_load(c, tp), ""), tp);
         } else {

@@ -99,7 +99,8 @@ void simplify(Graph **g, int *roots, int n_roots);
  * except those simplify_keeps_bt() accepts: cg.c computes them as dot
  * products along k without moving b when k is long enough for vectors
  * (measured on the benchmark models: also for long k with big a), or with
- * 128 rows of a or more in panels gathered from b's rows, and packs
+ * 128 rows of a or more (64 when k is under 128) in panels gathered from
+ * b's rows, and packs
  * panels of bᵀ straight from the image when b is an IM2COL (a convolution's
  * weight gradient), which a transpose would have to materialise. */
 void simplify_lower(Graph **g, int *roots, int n_roots);

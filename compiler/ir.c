@@ -184,7 +184,7 @@ static int infer(Graph *g, Node *nd, Shape *out)
             int adj = cv[4], toimg = (nd->op == OP_WINO_OUT) != adj;
             Shape img = toimg ? nd->shape : a->shape, other = toimg ? a->shape : nd->shape;
             if (img.rank != 4) return fail(g, "%s needs a 4-D image, got %s", ir_ops[nd->op].name, ir_shape_str(img, b1, sizeof b1));
-            if (cv[1] < 1 || cv[0] % cv[1] || cv[3] < 1 || cv[2] < 0 || cv[0] / cv[1] + cv[3] - 1 > 8)
+            if (cv[1] < 1 || cv[0] < 2 * cv[1] || cv[0] % cv[1] || cv[3] < 1 || cv[2] < 0 || cv[0] / cv[1] + cv[3] - 1 > 8)
                 return fail(g, "no Winograd transform for k=%d s=%d m=%d", cv[0], cv[1], cv[3]);
             Wino w = ir_wino(nd, img);
             if (w.Y <= 0 || w.X <= 0) return fail(g, "a %dx%d kernel (stride %d, padding %d) does not fit in %lldx%lld",
@@ -195,9 +195,11 @@ static int infer(Graph *g, Node *nd, Shape *out)
                                               : ir_shape(3, (int64_t)w.A * w.A, img.d[1] * ss, img.d[0]);
             if (nd->op == OP_WINO_W && (img.d[2] != w.k || img.d[3] != w.k))
                 return fail(g, "wino_w needs [Co,C,%d,%d] weights, got %s", w.k, w.k, ir_shape_str(img, b1, sizeof b1));
-            if (toimg && !ir_shape_eq(dom, other))   /* the image is the given result: its transform is the input */
+            if (toimg && !ir_shape_eq(dom, other)) {   /* the image is the given result: its transform is the input */
+                char b3[64];
                 return fail(g, "%s to %s needs %s, got %s", ir_ops[nd->op].name, ir_shape_str(img, b1, sizeof b1),
-                            ir_shape_str(dom, b2, sizeof b2), ir_shape_str(other, b1 + 32, sizeof b1 - 32));
+                            ir_shape_str(dom, b2, sizeof b2), ir_shape_str(other, b3, sizeof b3));
+            }
             *out = toimg ? img : dom;
             return 1;
         }

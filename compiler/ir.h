@@ -151,8 +151,10 @@ typedef struct {
 Wino ir_wino(const Node *nd, Shape img);
 /* AT [m*A], G [A*r], BT [A*A], row-major. */
 void ir_wino_mats(int m, int r, double *AT, double *G, double *BT);
-/* The WINO_* op for image (or transform) x; out: the result shape of an
- * adjoint (ignored otherwise).  -1 with g->err on a bad geometry. */
+/* The WINO_* op for image (or transform) x; out: the result shape when the
+ * result is an image (WINO_OUT, the adjoints of WINO_IN and WINO_W; ignored
+ * otherwise).  k must be a multiple of s, at least 2s.  -1 with g->err on a
+ * bad geometry. */
 int ir_wino_op(Graph *g, Op op, int x, const int cv[5], Shape out, Loc loc);
 int ir_bmatmul(Graph *g, int a, int b, int ta, int tb, Loc loc);
 

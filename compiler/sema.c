@@ -612,7 +612,8 @@ static int wino_tile(int k, int s, int d, int64_t B, int64_t Y, int64_t X, int64
     for (int m = 2; m <= 4 && m + r - 1 <= 6; m++) {
         double tiles = (double)((Y + m - 1) / m) * ((X + m - 1) / m), cost = tiles * (m + r - 1) * (m + r - 1);
         double plane = (double)((Y + m - 1) / m * m + r - 1) * ((X + m - 1) / m * m + r - 1);
-        if (plane > 4096) continue;   /* a component's tiles cover at most 4096 pixels (cg.c's stack buffer) */
+        if (plane > 4096) continue;   /* a component's tiles cover at most 4096 pixels: cg.c's buffer of them, on
+                                       * the stack, is 256 KB at 16 lanes (beside one of the plane, as big) */
         /* the transforms of the images (cost * B * channels floats) and
          * of the weights (A*A * Co * C*s*s) are bounded by WINO_MAX floats
          * each: a training step keeps some of them */

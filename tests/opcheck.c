@@ -999,7 +999,8 @@ static const struct { int64_t x[4]; int k, s, p, m; } wino_geo[] = {
     {{2, 3, 14, 14}, 4, 2, 1, 4}, {{3, 2, 7, 9}, 4, 2, 1, 2}, {{2, 2, 8, 8}, 3, 1, 1, 4}, {{1, 3, 9, 6}, 4, 2, 2, 3},
     {{17, 2, 6, 6}, 4, 2, 1, 4}, {{2, 1, 5, 5}, 2, 1, 0, 3}, {{2, 2, 11, 10}, 6, 3, 2, 2}, {{18, 3, 7, 7}, 4, 2, 1, 4}, {{64, 62, 14, 14}, 4, 2, 1, 4},
     {{2, 2, 9, 9}, 4, 2, 0, 3},    /* the last row and column of the image in no tile */
-    {{3, 2, 66, 65}, 4, 2, 1, 4}}; /* planes too big to transpose on the stack: gathers */
+    {{3, 2, 66, 65}, 4, 2, 1, 4},  /* planes too big to transpose on the stack: gathers */
+    {{2, 8, 83, 83}, 4, 2, 0, 4}}; /* the same, and the last row and column in no tile */
 
 /* The shapes of WINO_* op's image and transform for geometry q. */
 static void wino_shapes(Op op, int q, Shape *img, Shape *dom)
