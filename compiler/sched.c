@@ -259,12 +259,38 @@ static int panel_result(const Schedule *s, const Kernel *k)
  * derivative), runs as the product's epilogue: on each block of the result
  * as soon as the block is finished, while it is in cache, instead of in a
  * pass of its own over memory. */
+static void read_buffers(const Schedule *s, int id, int *x, int *n);
+
+/* Whether elementwise kernel e reads node id's buffer (through recomputed
+ * values too). */
+static int elem_reads(const Schedule *s, const Kernel *e, int id)
+{
+    for (int m = 0; m < e->n_members; m++) {
+        int x[64], n = 0;
+        if (s->remat[e->members[m]]) continue;   /* read where it is recomputed */
+        read_buffers(s, e->members[m], x, &n);
+        if (n == 64) return 1;   /* too many to tell */
+        for (int j = 0; j < n; j++)
+            if (x[j] == owner(s->g, id)) return 1;
+    }
+    return 0;
+}
+
 static void absorb_epilogues(Schedule *s, Section *sec)
 {
     const Graph *g = s->g;
     for (int q = 0; q + 1 < sec->n; q++) {
         Kernel *k = &sec->k[q], *e = &sec->k[q + 1];
         int r = panel_result(s, k), reads = 0, any = 0;
+        /* a copy or product kernel between them (a weight transform's
+         * gradient after an input gradient's) that the elementwise kernel
+         * does not read goes after it */
+        if (r >= 0 && (e->kind == KN_COPY || e->kind == KN_MATMUL) && e->node >= 0 && q + 2 < sec->n &&
+            sec->k[q + 2].kind == KN_ELEM && !elem_reads(s, &sec->k[q + 2], e->node)) {
+            Kernel t = *e;
+            *e = sec->k[q + 2];
+            sec->k[q + 2] = t;
+        }
         if (r < 0 || e->kind != KN_ELEM || !ir_shape_eq(g->n[e->members[0]].shape, g->n[r].shape)) continue;
         for (int m = 0; m < e->n_members; m++) {
             const Node *nd = &g->n[e->members[m]];

@@ -81,3 +81,15 @@ else
     echo "not ok - sched/peak-shown"
     printf '%s\n' "$f" | sed 's/^/#   /'
 fi
+# Every Winograd transform that writes an image in bench/dcgan28.gan (a
+# conv's output, a deconv's, a conv's input gradient) has the elementwise
+# kernel that reads it as its epilogue, also where the weight transform's
+# gradient came between them (sched.c absorb_epilogues moves it after).
+f=$(build/ganc bench/dcgan28.gan --emit=fused 2>&1)
+n=$(printf '%s\n' "$f" | grep -cE "= (wino_out .*m=4$|wino_in .*adjoint$)")
+e=$(printf '%s\n' "$f" | grep -A1 -E "= (wino_out .*m=4$|wino_in .*adjoint$)" | grep -c "epilogue of")
+if [ "$n" -gt 0 ] && [ "$n" = "$e" ]; then
+    echo "ok - sched/winograd-epilogues ($e of $n)"
+else
+    echo "not ok - sched/winograd-epilogues: $e of $n image-writing transforms have an epilogue"
+fi
