@@ -1667,12 +1667,10 @@ static LLVMValueRef emit_matmul(Cg *c, const Kernel *k, int64_t *items, int64_t 
      * along it spend their time in horizontal sums (dcgan28's linear layer
      * 100 -> 6272 at batch 64, one thread: a third less time). */
     int bt = nd->i[1] && !im;
-    int64_t kbt = nd->i[0] ? g->n[nd->in[0]].shape.d[0] : g->n[nd->in[0]].shape.d[1];
-    int rows_bt = nd->shape.d[0] >= MM_BT_ROWS || (nd->shape.d[0] >= MM_BT_ROWS / 2 && kbt < MM_BT_SHORT_K);
-    if (bt && (!rows_bt || nd->shape.d[1] < 2 * c->vw || folded_swap(c, nd->in[1]) >= 0))
-        return emit_matmul_nt(c, k, items, grain);
     int64_t M = nd->shape.d[0], N = nd->shape.d[1];
     int64_t K = nd->i[0] ? g->n[nd->in[0]].shape.d[0] : g->n[nd->in[0]].shape.d[1];
+    if (bt && (M < (K < MM_BT_SHORT_K ? MM_BT_ROWS / 2 : MM_BT_ROWS) || N < 2 * c->vw || folded_swap(c, nd->in[1]) >= 0))
+        return emit_matmul_nt(c, k, items, grain);
     int nr = 2 * c->vw, nv = N >= nr ? 2 : (int)((N + c->vw - 1) / c->vw);
     int64_t nnb = (N + nr - 1) / nr, nmb = (M + c->mr - 1) / c->mr, tiles_mc = MM_MC / c->mr;
     int64_t nmc = (nmb + tiles_mc - 1) / tiles_mc, nkb = (K + MM_KC - 1) / MM_KC;
@@ -2236,7 +2234,7 @@ static LLVMValueRef emit_wino(Cg *c, const Kernel *k, int64_t *items, int64_t *g
     /* the component's rows and columns that its tiles cover */
     int64_t Ry = (w.ty - 1) * w.m + n, Rx = (w.tx - 1) * w.m + n;
     ir_assert(ir_numel(img) < INT32_MAX && ir_numel(g->n[xdom].shape) < INT32_MAX && Ry * Rx <= 4096);   /* sema.c wino_tile */
-    int zero = nd->op == OP_WINO_IN && toimg && (H - 1 + Pd >= S * Ry || W - 1 + Pd >= S * Rx);
+    int uncovered = nd->op == OP_WINO_IN && toimg && (H - 1 + Pd >= S * Ry || W - 1 + Pd >= S * Rx);
     int64_t ngr = (L + c->vw - 1) / c->vw;
     /* an image written (not the weights' gradient): the elementwise kernel
      * after it may run as its epilogue, on each item's planes */
@@ -2248,13 +2246,11 @@ static LLVMValueRef emit_wino(Cg *c, const Kernel *k, int64_t *items, int64_t *g
      * pixels of each lane at a time, and transposed through tbuf, whose
      * vector p holds pixel p of every lane: no gathers or scatters */
     int64_t nch = (H * W + c->vw - 1) / c->vw;
-    int tr = nch * c->vw <= 4096, zero_t = 0;
+    int tr = nch * c->vw <= 4096;
     LLVMValueRef tbuf = NULL;
-    if (tr) {   /* pixels that no component covers are zeroed in tbuf */
+    if (tr) {
         tbuf = LLVMBuildArrayAlloca(c->b, c->f32, ci(c, nch * c->vw * c->vw), "lanes");
         LLVMSetAlignment(tbuf, 64);
-        zero_t = zero;
-        zero = 0;
     }
     LLVMTypeRef vi = LLVMVectorType(c->i32, (unsigned)c->vw);
     Loop lt, lc, lq, lz, lp;
@@ -2263,7 +2259,7 @@ static LLVMValueRef emit_wino(Cg *c, const Kernel *k, int64_t *items, int64_t *g
     LLVMValueRef lanes = lane_indices(c, l0), lmask = L % c->vw ? below_mask(c, l0, ci(c, L)) : NULL, on = on_mask(c, lmask);
     LLVMValueRef imgl = LLVMBuildMul(c->b, lanes, kconst(c, vi, P * H * W), "imgl");
     LLVMValueRef pimg = LLVMBuildMul(c->b, pl, ci(c, H * W), "pimg");
-    if (zero) {   /* each lane's plane, H*W floats in a row, a vector at a time */
+    if (uncovered && !tr) {   /* pixels no component covers: each lane's plane zeroed, a vector at a time */
         Loop lv;
         LLVMValueRef l = loop_begin(c, &lz, l0, imin(c, LLVMBuildAdd(c->b, l0, ci(c, c->vw), ""), ci(c, L)), "zl");
         LLVMValueRef row = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, l, ci(c, P * H * W), ""), pimg, "");
@@ -2279,7 +2275,7 @@ static LLVMValueRef emit_wino(Cg *c, const Kernel *k, int64_t *items, int64_t *g
     if (tr)
         for (int i = 0; i < c->vw; i++)
             lane_ok[i] = LLVMBuildICmp(c->b, LLVMIntSLT, LLVMBuildAdd(c->b, l0, ci(c, i), ""), ci(c, L), "laneok");
-    if (tr && (!toimg || zero_t)) {
+    if (tr && (!toimg || uncovered)) {   /* tbuf filled from the planes, or zeroed where none covers */
         LLVMValueRef ch = loop_begin(c, &lk, ci(c, 0), ci(c, nch), "chunk");
         LLVMValueRef e = LLVMBuildMul(c->b, ch, ci(c, c->vw), "");
         if ((H * W) % c->vw) tail = below_mask(c, e, ci(c, H * W));

@@ -603,10 +603,11 @@ static int want_image(Sema *s, int x, Loc loc, const char *lname)
  * sampling section's memory plan cannot share when the G step computes
  * them again (GANC_RECOMPUTE).  GANC_WINOGRAD=0 turns it off. */
 #define WINO_MAX (2 << 20)
-static int wino_tile(int k, int s, int d, int64_t B, int64_t Y, int64_t X, int64_t Co, int64_t C)
+static int wino_tile(const Sema *sm, int k, int s, int d, int64_t B, int64_t Y, int64_t X, int64_t Co, int64_t C)
 {
     const char *env = getenv("GANC_WINOGRAD");
-    if ((env && !strcmp(env, "0")) || d != 1 || s < 1 || k % s || k / s < 2 || Co < 32 || C * s * s < 32) return 0;
+    if (!sm->training || (env && !strcmp(env, "0")) || d != 1 || s < 1 || k % s || k / s < 2 || Co < 32 || C * s * s < 32)
+        return 0;
     int r = k / s, best = 0;
     double direct = (double)Y * X * r * r, least = direct * 2 / 3;
     for (int m = 2; m <= 4 && m + r - 1 <= 6; m++) {
@@ -622,6 +623,20 @@ static int wino_tile(int k, int s, int d, int64_t B, int64_t Y, int64_t X, int64
             least = cost, best = m;
     }
     return best;
+}
+
+/* A convolution with weights w (or with adjoint, its transpose: a
+ * deconvolution) of x by Winograd's method, tile m, to shape out: the
+ * transforms of w and x, a product per point of the transform domain, the
+ * result transformed back.  A conv's input is an image (WINO_IN) and its
+ * output comes from WINO_OUT; a deconv runs the adjoints the other way. */
+static int wino_layer(Sema *s, int x, int w, const ConvSpec *c, int m, int adjoint, Shape out, Loc loc)
+{
+    int wv[5] = {c->k, c->s, c->p, m, 0}, xv[5] = {c->k, c->s, c->p, m, adjoint};
+    Op in = adjoint ? OP_WINO_OUT : OP_WINO_IN, back = adjoint ? OP_WINO_IN : OP_WINO_OUT;
+    int u = ir_wino_op(s->g, OP_WINO_W, w, wv, (Shape){0}, loc), v = ir_wino_op(s->g, in, x, xv, (Shape){0}, loc);
+    int mm = u < 0 || v < 0 ? -1 : ir_bmatmul(s->g, u, v, !adjoint, 0, loc);
+    return mm < 0 ? -1 : ir_wino_op(s->g, back, mm, xv, out, loc);
 }
 
 /* Conv2d: y = w * im2col(x) per sample, as one product over the batch; or
@@ -650,12 +665,9 @@ static int layer_conv(Sema *s, int x, const ConvSpec *c, const char *path, Loc l
         sl->w = weight(s, path, (Shape){4, {c->c, Ci, c->k, c->k}}, bound, loc);
         if (c->bias) sl->b = bias_param(s, path, c->c, bound, loc);
     }
-    int m = s->training ? wino_tile(c->k, c->s, c->d, B, Y, X, c->c, Ci) : 0;
+    int m = wino_tile(s, c->k, c->s, c->d, B, Y, X, c->c, Ci);
     if (m) {
-        int wv[5] = {c->k, c->s, c->p, m, 0};
-        int u = ir_wino_op(s->g, OP_WINO_W, sl->w, wv, (Shape){0}, loc), v = ir_wino_op(s->g, OP_WINO_IN, x, wv, (Shape){0}, loc);
-        int mm = u < 0 || v < 0 ? -1 : ir_bmatmul(s->g, u, v, 1, 0, loc);
-        int y = mm < 0 ? -1 : ir_wino_op(s->g, OP_WINO_OUT, mm, wv, (Shape){4, {B, c->c, Y, X}}, loc);
+        int y = wino_layer(s, x, sl->w, c, m, 0, (Shape){4, {B, c->c, Y, X}}, loc);
         if (y < 0) return shape_error(s, loc, lname);
         return add_channel_bias(s, y, sl->b, loc);
     }
@@ -695,12 +707,9 @@ static int layer_deconv(Sema *s, int x, const ConvSpec *c, const char *path, Loc
         sl->w = weight(s, path, (Shape){4, {Ci, c->c, c->k, c->k}}, bound, loc);
         if (c->bias) sl->b = bias_param(s, path, c->c, bound, loc);
     }
-    int m = s->training ? wino_tile(c->k, c->s, c->d, B, H, W, Ci, c->c) : 0;
+    int m = wino_tile(s, c->k, c->s, c->d, B, H, W, Ci, c->c);
     if (m) {   /* the adjoint of the conv from [c,Y,X] to [Ci,H,W] */
-        int wv[5] = {c->k, c->s, c->p, m, 0}, av[5] = {c->k, c->s, c->p, m, 1};
-        int u = ir_wino_op(s->g, OP_WINO_W, sl->w, wv, (Shape){0}, loc), v = ir_wino_op(s->g, OP_WINO_OUT, x, av, (Shape){0}, loc);
-        int mm = u < 0 || v < 0 ? -1 : ir_bmatmul(s->g, u, v, 0, 0, loc);
-        int y = mm < 0 ? -1 : ir_wino_op(s->g, OP_WINO_IN, mm, av, (Shape){4, {B, c->c, Y, X}}, loc);
+        int y = wino_layer(s, x, sl->w, c, m, 1, (Shape){4, {B, c->c, Y, X}}, loc);
         if (y < 0) return shape_error(s, loc, lname);
         return add_channel_bias(s, y, sl->b, loc);
     }
