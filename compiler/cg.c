@@ -1210,6 +1210,24 @@ static void mm_tile(Cg *c, const Node *nd, LLVMValueRef i0, LLVMValueRef bp, LLV
         kto = LLVMBuildSub(c->b, imin(c, kend, LLVMBuildAdd(c->b, i0k, ci(c, ma.P), "")), kc0, "");
         shift = LLVMBuildMul(c->b, img, ci(c, (ma.R - 1) * ma.P), "");
     }
+    /* the panel's row and the packed A's k as pointers stepped by the loop
+     * (nr and mr floats a step: no scaled index for the back end to turn
+     * into pointers, which ganc tells it not to, see main.c) */
+    LLVMValueRef bfrom = LLVMBuildInBoundsGEP2(c->b, c->f32, bp, (LLVMValueRef[]){LLVMBuildMul(c->b, kfrom, ci(c, nr), "")}, 1, "");
+    LLVMValueRef afrom = NULL;
+    /* A unpacked, rows a constant apart (none clamped): row 0 of A's
+     * column k as a pointer stepped by the loop, row i at i*arow past it */
+    int64_t astep = dst.apack ? mr : ta ? M : 1, arow = ta ? 1 : ma.P;
+    int aptr_rows = !dst.apack && M % mr == 0 && (ta || ma.P == K || by_image);
+    if (dst.apack) {
+        LLVMValueRef o = LLVMBuildMul(c->b, LLVMBuildAdd(c->b, kc0, kfrom, ""), ci(c, mr), "");
+        afrom = LLVMBuildInBoundsGEP2(c->b, c->f32, dst.apack, &o, 1, "");
+    } else if (aptr_rows) {
+        LLVMValueRef k0 = LLVMBuildAdd(c->b, kc0, kfrom, "");
+        if (by_image) k0 = LLVMBuildAdd(c->b, k0, shift, "");
+        afrom = at(c, ma.off, ta ? LLVMBuildAdd(c->b, LLVMBuildMul(c->b, k0, ci(c, M), ""), rows[0], "")
+                                 : LLVMBuildAdd(c->b, LLVMBuildMul(c->b, rows[0], ci(c, ma.P), ""), k0, ""));
+    }
     LLVMValueRef kk = loop_begin(c, &lk, kfrom, kto, "k");
     LLVMPositionBuilderBefore(c->b, LLVMGetFirstInstruction(lk.head));
     for (int i = 0; i < mr; i++)
@@ -1217,20 +1235,25 @@ static void mm_tile(Cg *c, const Node *nd, LLVMValueRef i0, LLVMValueRef bp, LLV
             acc[i][v] = LLVMBuildPhi(c->b, c->vec, "acc");
             LLVMAddIncoming(acc[i][v], &init[i][v], &entry, 1);
         }
+    LLVMValueRef bptr = LLVMBuildPhi(c->b, LLVMTypeOf(bfrom), "bptr"), aptr = NULL;
+    LLVMAddIncoming(bptr, &bfrom, &entry, 1);
+    if (afrom) {
+        aptr = LLVMBuildPhi(c->b, LLVMTypeOf(afrom), "aptr");
+        LLVMAddIncoming(aptr, &afrom, &entry, 1);
+    }
     LLVMPositionBuilderAtEnd(c->b, lk.body);
     LLVMValueRef bv[2];
-    LLVMValueRef brow = LLVMBuildMul(c->b, kk, ci(c, nr), "");
-    for (int v = 0; v < nv; v++) {
-        LLVMValueRef idx = LLVMBuildAdd(c->b, brow, ci(c, v * c->vw), "");
-        bv[v] = stack_load(c, LLVMBuildInBoundsGEP2(c->b, c->f32, bp, &idx, 1, ""));
-    }
+    for (int v = 0; v < nv; v++)
+        bv[v] = stack_load(c, LLVMBuildInBoundsGEP2(c->b, c->f32, bptr, (LLVMValueRef[]){ci(c, v * c->vw)}, 1, ""));
     LLVMValueRef k = LLVMBuildAdd(c->b, kc0, kk, "kabs");
     LLVMValueRef acol = ta || ma.P == K ? k : by_image ? LLVMBuildAdd(c->b, k, shift, "") : mat_col(c, ma, k);
     for (int i = 0; i < mr; i++) {
         LLVMValueRef av;
         if (dst.apack) {   /* the tile's rows of A, packed: mr floats per k */
-            LLVMValueRef idx = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, k, ci(c, mr), ""), ci(c, i), "");
-            av = LLVMBuildLoad2(c->b, c->f32, LLVMBuildInBoundsGEP2(c->b, c->f32, dst.apack, &idx, 1, ""), "ap");
+            av = LLVMBuildLoad2(c->b, c->f32, LLVMBuildInBoundsGEP2(c->b, c->f32, aptr, (LLVMValueRef[]){ci(c, i)}, 1, ""), "ap");
+        } else if (aptr) {
+            av = tag(c, LLVMBuildLoad2(c->b, c->f32, LLVMBuildInBoundsGEP2(c->b, c->f32, aptr, (LLVMValueRef[]){ci(c, i * arow)}, 1, ""), "a"),
+                     ma.off);
         } else {
             LLVMValueRef ai = ta ? LLVMBuildAdd(c->b, LLVMBuildMul(c->b, k, ci(c, M), ""), rows[i], "")
                                  : LLVMBuildAdd(c->b, LLVMBuildMul(c->b, rows[i], ci(c, ma.P), ""), acol, "");
@@ -1239,9 +1262,13 @@ static void mm_tile(Cg *c, const Node *nd, LLVMValueRef i0, LLVMValueRef bp, LLV
         LLVMValueRef splat = vsplat(c, av);
         for (int v = 0; v < nv; v++) nxt[i][v] = fma3(c, splat, bv[v], acc[i][v]);
     }
+    LLVMValueRef bnext = LLVMBuildInBoundsGEP2(c->b, c->f32, bptr, (LLVMValueRef[]){ci(c, nr)}, 1, "");
+    LLVMValueRef anext = aptr ? LLVMBuildInBoundsGEP2(c->b, c->f32, aptr, (LLVMValueRef[]){ci(c, astep)}, 1, "") : NULL;
     LLVMBasicBlockRef latch = LLVMGetInsertBlock(c->b);
     for (int i = 0; i < mr; i++)
         for (int v = 0; v < nv; v++) LLVMAddIncoming(acc[i][v], &nxt[i][v], &latch, 1);
+    LLVMAddIncoming(bptr, &bnext, &latch, 1);
+    if (aptr) LLVMAddIncoming(aptr, &anext, &latch, 1);
     loop_end(c, &lk);
     if (by_image) {
         LLVMBasicBlockRef done = LLVMGetInsertBlock(c->b);
@@ -2823,7 +2850,8 @@ LLVMModuleRef cg_module(const Schedule *s, LLVMContextRef cx, LLVMTargetMachineR
  * ganc's code (coroutines, OpenMP, annotations, profiles) and without
  * indvars: it was a quarter of the optimiser's time, spent proving that
  * index arithmetic does not overflow, and left the inner loops of the
- * products as they were (the back end's strength reduction does the rest).
+ * products as they were (they step pointers of their own: mm_tile; the
+ * back end's strength reduction is off too, see main.c).
  * Then without every pass whose removal left the machine code of the
  * benchmark and example models byte for byte the same (one at a time, kept
  * out when still the same with the others out): three of the seven

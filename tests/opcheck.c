@@ -1405,8 +1405,10 @@ static void expect_epilogue(T *t, int out, const char *v)
  * output channels than a register tile, and K = C*kh*kw above MM_KC with N
  * above 256 (the stored layout re-read between k blocks).  Rows of the
  * columns' image 4, 8, 16 and 32 wide at stride 1 and 2 (the col2im adds
- * runs of a row at a time: cg.c add_runs), starting left of the image, and
- * images of 8 columns (a vector's runs in two images). */
+ * runs of a row at a time: cg.c add_runs), starting left of the image,
+ * images of 8 columns (a vector's runs in two images), and 16 output
+ * channels (the weight gradient reads dY's images through a pointer the k
+ * loop steps, cg.c mm_tile: whole register tiles of rows only). */
 static void nchw_cases(void)
 {
     const struct { int64_t x[4]; int cv[5], co; } geo[] = {
@@ -1414,7 +1416,7 @@ static void nchw_cases(void)
         {{2, 3, 4, 4}, {4, 4, 1, 0, 1}, 7},   {{3, 2, 7, 7}, {3, 3, 1, 1, 1}, 9},  {{2, 4, 16, 16}, {3, 3, 1, 1, 1}, 3},
         {{3, 17, 20, 20}, {4, 4, 2, 1, 1}, 70}, {{1, 5, 11, 13}, {3, 3, 1, 0, 1}, 2}, {{3, 2, 5, 5}, {3, 3, 2, 1, 1}, 4},
         {{2, 3, 32, 32}, {4, 4, 2, 1, 1}, 5},  {{3, 2, 32, 32}, {3, 3, 2, 1, 1}, 4}, {{3, 2, 8, 8}, {3, 3, 1, 1, 1}, 3},
-        {{5, 2, 2, 4}, {3, 3, 1, 1, 1}, 3},  {{2, 3, 16, 16}, {4, 4, 2, 1, 1}, 4},
+        {{5, 2, 2, 4}, {3, 3, 1, 1, 1}, 3},  {{2, 3, 16, 16}, {4, 4, 2, 1, 1}, 4}, {{2, 3, 9, 9}, {3, 3, 1, 1, 1}, 16},
     };
     for (size_t q = 0; q < sizeof geo / sizeof geo[0]; q++)
         for (int de = 0; de < 2; de++) {
