@@ -1675,6 +1675,7 @@ static void pack_a(Cg *c, LLVMValueRef apack, LLVMValueRef packed, LLVMValueRef 
         LLVMValueRef in = LLVMBuildAnd(c->b, below_mask(c, rb, ci(c, M)), lanes_mask(c, c->mr), "");
         LLVMValueRef x = vload(c, oa, LLVMBuildAdd(c->b, LLVMBuildMul(c->b, k, ci(c, M), ""), rb, ""), in);
         LLVMValueRef d0 = LLVMBuildMul(c->b, LLVMBuildAdd(c->b, LLVMBuildMul(c->b, t, ci(c, K), ""), k, ""), ci(c, c->mr), "");
+        /* (-1: the stack, a buffer of its own to the alias scopes) */
         vec_store_m(c, -1, x, LLVMBuildInBoundsGEP2(c->b, c->f32, apack, &d0, 1, ""), lanes_mask(c, c->mr));
         loop_end(c, &lo);
         loop_end(c, &lt);
@@ -1812,17 +1813,6 @@ static int64_t batch_group(int64_t B, int64_t YX, int64_t ncb, int nr)
     return best;
 }
 
-/* ---------- implicit col2im: a product summed straight into the image ----------
- * COL2IM(a·b) (a deconvolution's output, a conv's input gradient) adds each
- * element of the product's columns into the pixel it came from.  The
- * product is computed panel by panel as above, its tiles into a buffer on
- * the stack, and each finished panel is added into the image row by row
- * with a gather and a scatter: the pixels of one row (c, ky, kx) of a panel
- * are distinct, so lanes never collide.  An item owns the planes of a block
- * of channels for a group of batch rows: it computes the product rows of
- * those channels over the columns of those batch rows, which add only into
- * its planes, so items never write the same pixel and each pixel sums its
- * terms in one order, whatever the split. */
 /* Adds val, the values of vw columns, to their pixels of row `row`
  * (scalar parts) in the image at arena offset off.  The columns are runs of
  * L one after the other along a row of the columns' image (L = vw, or the
@@ -1865,6 +1855,19 @@ static void add_runs(Cg *c, Shape img, int64_t off, ConvPart row, const ConvPart
     }
 }
 
+/* ---------- implicit col2im: a product summed straight into the image ----------
+ * COL2IM(a·b) (a deconvolution's output, a conv's input gradient) adds each
+ * element of the product's columns into the pixel it came from.  The
+ * product is computed panel by panel as above, its tiles into a buffer on
+ * the stack, and each finished panel is added into the image row by row,
+ * a run along an image row at a time (add_runs above) or, where the
+ * columns' rows are not 4, 8 or a multiple of 16 wide or the stride is
+ * above 2, with a gather and a scatter: the pixels of one row (c, ky, kx)
+ * of a panel are distinct, so lanes never collide.  An item owns the planes of a block
+ * of channels for a group of batch rows: it computes the product rows of
+ * those channels over the columns of those batch rows, which add only into
+ * its planes, so items never write the same pixel and each pixel sums its
+ * terms in one order, whatever the split. */
 static LLVMValueRef emit_col2im_product(Cg *c, const Kernel *k, int64_t *items, int64_t *grain)
 {
     const Graph *g = c->s->g;

@@ -174,9 +174,9 @@ static int back_end(const Options *o, const Program *p, const Schedule *s)
 
 static int compile(const Options *o)
 {
-    /* No loop strength reduction in the back end: a sixth of the compile
-     * time of bench/dcgan64.gan, and the loops that matter step pointers
-     * themselves (cg.c mm_tile) */
+    /* No loop strength reduction in the back end: a third of the code
+     * generation's time for bench/dcgan64.gan (llc -time-passes), and the
+     * loops that matter step pointers themselves (cg.c mm_tile) */
     const char *llvm_args = getenv("GANC_LLVM_ARGS");
     const char *av[3] = {"ganc", "-disable-lsr", llvm_args};
     LLVMParseCommandLineOptions(llvm_args ? 3 : 2, av, NULL);
