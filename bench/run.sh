@@ -36,7 +36,7 @@ rss_mb() { awk -F: '/Maximum resident set size/{printf "%.0f", $2/1024}' "$1"; }
 # gives the median share.  The header gives the range of the measurements.
 peak() { $py bench/peak.py "$threads" | sed 's/gflops=//'; }
 cpu=$(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)
-echo "ceiling: $(peak) GFLOP/s (2048^3 sgemm, $threads threads) on $cpu"
+echo "on $cpu, $threads threads"
 : > "$tmp/ceilings"
 
 rows=""; executed=""; stepsof=""; conservative=""

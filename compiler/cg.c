@@ -1246,7 +1246,7 @@ static void mm_tile(Cg *c, const Node *nd, LLVMValueRef i0, LLVMValueRef bp, LLV
     for (int v = 0; v < nv; v++)
         bv[v] = stack_load(c, LLVMBuildInBoundsGEP2(c->b, c->f32, bptr, (LLVMValueRef[]){ci(c, v * c->vw)}, 1, ""));
     LLVMValueRef k = LLVMBuildAdd(c->b, kc0, kk, "kabs");
-    LLVMValueRef acol = ta || ma.P == K ? k : by_image ? LLVMBuildAdd(c->b, k, shift, "") : mat_col(c, ma, k);
+    LLVMValueRef acol = aptr ? NULL : ta || ma.P == K ? k : by_image ? LLVMBuildAdd(c->b, k, shift, "") : mat_col(c, ma, k);
     for (int i = 0; i < mr; i++) {
         LLVMValueRef av;
         if (dst.apack) {   /* the tile's rows of A, packed: mr floats per k */
@@ -1932,10 +1932,10 @@ static LLVMValueRef emit_col2im_product(Cg *c, const Kernel *k, int64_t *items, 
     for (int v = 0; v < 2; v++) {
         LLVMValueRef j0 = LLVMBuildAdd(c->b, n0, ci(c, v * c->vw), "");
         pmask[v] = below_mask(c, j0, ci(c, N));   /* b's columns */
-        smask[v] = below_mask(c, j0, je);          /* the item's columns */
+        if (!L) smask[v] = below_mask(c, j0, je);   /* the item's columns */
         if (im) cols[v] = gather_cols(c, mm, im, j0);
         else bcols[v] = mat_cols(c, mb, j0);
-        pix[v] = cols_col_part(c, img, cv, lane_indices(c, j0));
+        if (!L) pix[v] = cols_col_part(c, img, cv, lane_indices(c, j0));
         for (int u = 0; L && u < c->vw / L; u++) {   /* each run's first column: its parts; in the item or not */
             LLVMValueRef ju = LLVMBuildAdd(c->b, j0, ci(c, u * L), "");
             run[v][u] = cols_col_part(c, img, cv, LLVMBuildTrunc(c->b, ju, c->i32, ""));
